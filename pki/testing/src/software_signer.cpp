@@ -9,7 +9,7 @@
 #include <cryptopp/rsa.h>
 #include <cryptopp/sha.h>
 
-namespace hanko::pki::testing {
+namespace hanko::pki {
 
 using namespace CryptoPP;
 
@@ -86,4 +86,4 @@ Bytes SoftwareSigner::sign(BytesView data) {
   return {};
 }
 
-}  // namespace hanko::pki::testing
+}  // namespace hanko::pki

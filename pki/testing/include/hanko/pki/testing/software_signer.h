@@ -6,7 +6,7 @@
 
 #include "hanko/pki/signer.h"
 
-namespace hanko::pki::testing {
+namespace hanko::pki {
 
 enum class SoftwareKeyType { kRsa2048, kRsa3072, kEcP256, kEcP384 };
 
@@ -28,4 +28,4 @@ class SoftwareSigner final : public Signer {
   PublicKey m_public_key;
 };
 
-}  // namespace hanko::pki::testing
+}  // namespace hanko::pki
