@@ -1,0 +1,7 @@
+#pragma once
+// The hanko-offline command line. main() only calls run_cli.
+namespace hanko::offline {
+
+int run_cli(int argc, char** argv);
+
+}  // namespace hanko::offline

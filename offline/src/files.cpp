@@ -1,0 +1,129 @@
+#include "hanko/offline/files.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace hanko::offline {
+
+namespace {
+
+std::string errno_text() { return std::strerror(errno); }
+
+class Fd {
+ public:
+  explicit Fd(int fd) : m_fd(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() noexcept {
+    if (m_fd >= 0) ::close(m_fd);
+  }
+  int get() const noexcept { return m_fd; }
+  int release() noexcept { return std::exchange(m_fd, -1); }
+
+ private:
+  int m_fd;
+};
+
+void fsync_dir(const std::filesystem::path& dir) {
+  Fd fd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0 || ::fsync(fd.get()) != 0) {
+    throw FileError("cannot sync folder '" + dir.string() + "': " + errno_text());
+  }
+}
+
+void write_all(int fd, BytesView data, const std::filesystem::path& path) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw FileError("cannot write '" + path.string() + "': " + errno_text() +
+                      (errno == ENOSPC ? "; free space on that disk and retry (nothing was replaced)" : ""));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+void write_via_temporary(const std::filesystem::path& path, BytesView data, bool replace) {
+  const std::filesystem::path dir = path.parent_path();
+  std::string tmpl = (dir.empty() ? std::filesystem::path(".") : dir) / ("." + path.filename().string() + ".XXXXXX");
+  Fd fd(::mkstemp(tmpl.data()));
+  if (fd.get() < 0) throw FileError("cannot create a file in '" + dir.string() + "': " + errno_text());
+  try {
+    write_all(fd.get(), data, path);
+    if (::fsync(fd.get()) != 0) throw FileError("cannot sync '" + tmpl + "': " + errno_text());
+    ::close(fd.release());
+    if (replace) {
+      if (::rename(tmpl.c_str(), path.c_str()) != 0) throw FileError("cannot rename into '" + path.string() + "': " + errno_text());
+    } else {
+      // link() fails when the target exists, which rename() would silently replace.
+      if (::link(tmpl.c_str(), path.c_str()) != 0) {
+        throw FileError("cannot create '" + path.string() + "': " + errno_text() +
+                        (errno == EEXIST ? " (it already exists; nothing was overwritten)" : ""));
+      }
+      ::unlink(tmpl.c_str());
+    }
+    fsync_dir(dir);
+  } catch (...) {
+    ::unlink(tmpl.c_str());
+    throw;
+  }
+}
+
+}  // namespace
+
+Bytes read_file(const std::filesystem::path& path, std::size_t max_size) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) throw FileError("cannot open '" + path.string() + "': " + errno_text());
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throw FileError("cannot stat '" + path.string() + "': " + errno_text());
+  if (!S_ISREG(st.st_mode)) throw FileError("'" + path.string() + "' is not a regular file");
+  if (static_cast<std::size_t>(st.st_size) > max_size) {
+    throw FileError("'" + path.string() + "' is larger than " + std::to_string(max_size) + " bytes; refusing to read it");
+  }
+  Bytes out(static_cast<std::size_t>(st.st_size));
+  std::size_t done = 0;
+  while (done < out.size()) {
+    const ssize_t n = ::read(fd.get(), out.data() + done, out.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw FileError("cannot read '" + path.string() + "': " + errno_text());
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  out.resize(done);
+  return out;
+}
+
+std::string read_text_file(const std::filesystem::path& path, std::size_t max_size) {
+  const Bytes b = read_file(path, max_size);
+  return std::string(b.begin(), b.end());
+}
+
+void write_file_atomic(const std::filesystem::path& path, BytesView data) {
+  write_via_temporary(path, data, true);
+}
+
+void write_new_file(const std::filesystem::path& path, BytesView data) {
+  write_via_temporary(path, data, false);
+}
+
+FileLock::FileLock(const std::filesystem::path& path) {
+  m_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (m_fd < 0) throw FileError("cannot open lock '" + path.string() + "': " + errno_text());
+  if (::flock(m_fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(m_fd);
+    throw FileError("the CA state at '" + path.parent_path().string() +
+                    "' is in use by another hanko-offline process; wait for it to finish");
+  }
+}
+
+FileLock::~FileLock() noexcept {
+  if (m_fd >= 0) ::close(m_fd);
+}
+
+}  // namespace hanko::offline
