@@ -10,9 +10,9 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string trim(std::string_view s) {
-  const auto b = s.find_first_not_of(" \t\r");
+  const auto b = s.find_first_not_of(" \t\r\n");
   if (b == std::string_view::npos) return {};
-  const auto e = s.find_last_not_of(" \t\r");
+  const auto e = s.find_last_not_of(" \t\r\n");
   return std::string(s.substr(b, e - b + 1));
 }
 
@@ -98,11 +98,15 @@ void CaState::check_can_create(const fs::path& dir) {
   if (fs::exists(dir) && !fs::is_empty(dir)) {
     throw FileError("state folder '" + dir.string() + "' already exists and is not empty; choose a new folder (an existing CA is never overwritten)");
   }
-  fs::create_directories(dir);
+  const fs::path parent = fs::absolute(dir).parent_path();
+  if (!fs::is_directory(parent)) {
+    throw FileError("cannot create state folder '" + dir.string() + "': '" + parent.string() + "' is not a folder");
+  }
 }
 
 void CaState::create(const fs::path& dir, const CaConfig& config, BytesView ca_certificate) {
   check_can_create(dir);
+  fs::create_directories(dir);
   fs::create_directories(dir / "issued");
   fs::create_directories(dir / "crls");
   write_new_file(dir / "ca.conf", view(config.serialize()));

@@ -364,7 +364,9 @@ int run_cli(int argc, char** argv) {
   if (command->positional) positional.add(command->positional, 1);
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(argc - 1, argv + 1).options(options).positional(positional).run(), vm);
+    // No abbreviations: '--pin' must not quietly become '--pin-fd'.
+    const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+    po::store(po::command_line_parser(argc - 1, argv + 1).options(options).positional(positional).style(style).run(), vm);
     if (vm.count("help")) {
       std::cout << options;
       return 0;

@@ -137,7 +137,10 @@ Name Name::build(const std::vector<std::pair<Oid, std::string>>& attributes) {
   Name name;
   der::Writer w;
   w.sequence([&](der::Writer& seq) {
-    for (const auto& [type, value] : attributes) {
+    for (const auto& attribute : attributes) {
+      // Plain references: clang 14 cannot capture structured bindings in the lambda below.
+      const Oid& type = attribute.first;
+      const std::string& value = attribute.second;
       const der::Tag tag = string_tag_for(type);
       if (value.empty()) throw BuildError("name attribute " + attribute_short_name(type) + " is empty");
       if (tag == der::kUtf8String && !der::is_valid_utf8(value)) {
