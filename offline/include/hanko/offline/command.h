@@ -1,0 +1,61 @@
+#pragma once
+// What every hanko-offline command shares: the command table entry and small helpers. Each
+// group of commands lives in its own file and returns its entries; cli.cpp only dispatches.
+#include <boost/program_options.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hanko/hsm/module.h"
+#include "hanko/hsm/secret.h"
+#include "hanko/hsm/session.h"
+#include "hanko/pki/time.h"
+
+namespace hanko::offline {
+
+namespace po = boost::program_options;
+
+struct Command {
+  const char* name;
+  const char* summary;
+  std::function<void(po::options_description&)> options;
+  std::function<void(const po::variables_map&)> run;
+  const char* positional = nullptr;  // name of a single positional option, if any
+};
+
+std::vector<Command> ca_commands();
+
+// A mistake on the command line: exit status 2 instead of 1.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The wall clock, read only by commands; libraries take time as an argument.
+pki::Time now();
+
+// R6: activation data of at least 8 characters with upper case, lower case and digits.
+void check_activation_data(const hsm::Secret& secret, std::string_view what);
+
+// A secret from the descriptor named by `fd_option` if given, else from the terminal.
+hsm::Secret obtain_secret(const po::variables_map& vm, const char* fd_option, const char* prompt);
+
+void add_module_option(po::options_description& o);
+void add_pin_option(po::options_description& o);
+
+// A logged-in session on a token; the session closes before the module finalises.
+struct TokenAccess {
+  std::unique_ptr<hsm::Module> module;
+  std::unique_ptr<hsm::Session> session;
+
+  TokenAccess(const std::string& module_path, const std::string& token, hsm::Secret pin, bool read_write);
+  ~TokenAccess();
+  TokenAccess(const TokenAccess&) = delete;
+  TokenAccess& operator=(const TokenAccess&) = delete;
+};
+
+// Reads a DER file, or the first PEM block with `label`.
+Bytes read_der_or_pem(const std::string& path, std::string_view label);
+
+}  // namespace hanko::offline
