@@ -2,122 +2,269 @@
 
 #include <cryptopp/cryptlib.h>
 
+#include <algorithm>
+#include <set>
 #include <sstream>
 
 namespace hanko::offline {
 
 using namespace hanko::pki;
 
-Bytes make_self_signed_certificate(const CaCertificateRequest& request, Signer& signer,
-                                   CryptoPP::RandomNumberGenerator& rng) {
-  if (request.subject.empty()) throw PolicyError("the CA needs a subject name");
+namespace {
+
+struct ScopeParts {
+  int generation = 0;
+  CaStore::ListKind kind = CaStore::ListKind::kFull;
+  std::string partition;
+};
+
+ScopeParts parse_scope(const std::string& scope) {
+  const auto dash = scope.find('-');
+  if (scope.size() < 4 || scope[0] != 'g' || dash == std::string::npos) {
+    throw PolicyError("'" + scope + "' is not a list name (g<generation>-<partition>, -arl or -full)");
+  }
+  ScopeParts p;
+  p.generation = std::stoi(scope.substr(1, dash - 1));
+  const std::string rest = scope.substr(dash + 1);
+  if (rest == "arl") p.kind = CaStore::ListKind::kArl;
+  else if (rest == "full") p.kind = CaStore::ListKind::kFull;
+  else {
+    p.kind = CaStore::ListKind::kPartition;
+    p.partition = rest;
+  }
+  return p;
+}
+
+void check_partition_name(const std::string& name) {
+  const bool ok = !name.empty() && name.size() <= 32 && name != "arl" && name != "full" &&
+                  std::all_of(name.begin(), name.end(), [](char c) {
+                    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+                  });
+  if (!ok) throw PolicyError("partition name '" + name + "' must be 1-32 letters, digits or '_' (and not arl or full)");
+}
+
+std::vector<GeneralName> uris(const std::vector<std::string>& urls) {
+  std::vector<GeneralName> out;
+  for (const std::string& u : urls) out.push_back(GeneralName::uri(u));
+  return out;
+}
+
+Extension distribution_points(const std::vector<std::string>& urls) {
+  DistributionPoint dp;
+  dp.full_name = uris(urls);
+  return make_crl_distribution_points({dp});
+}
+
+CertificateRecord record_for(const CertificateTemplate& t, int generation, CertificateKind kind,
+                             const std::string& profile) {
+  CertificateRecord r;
+  r.serial = t.serial;
+  r.generation = generation;
+  r.kind = kind;
+  r.profile = profile;
+  r.subject = t.subject.to_string();
+  r.subject_der = t.subject.der();
+  r.not_before = t.not_before;
+  r.not_after = t.not_after;
+  return r;
+}
+
+Serial fresh_serial(CaStore& store, CryptoPP::RandomNumberGenerator& rng, const std::set<Serial>& taken = {}) {
+  Serial s;
+  do {
+    s = random_serial(rng);
+  } while (store.serial_exists(s) || taken.count(s));
+  return s;
+}
+
+// A CA certificate from `issuer` for `subject_key` (link and cross certificates).
+CertificateTemplate ca_certificate_template(const Certificate& issuer, const Name& subject,
+                                            const PublicKey& subject_key, Time not_before, Time not_after,
+                                            std::optional<int> path_length, const std::vector<std::string>& arl_urls,
+                                            Serial serial) {
+  CertificateTemplate t;
+  t.serial = serial;
+  t.issuer = issuer.subject;
+  t.subject = subject;
+  t.not_before = not_before;
+  t.not_after = not_after;
+  t.subject_public_key_info = subject_key.spki;
+  t.extensions = {make_basic_constraints({true, path_length}),
+                  make_key_usage(key_usage::kKeyCertSign | key_usage::kCrlSign),
+                  make_subject_key_identifier(key_identifier(subject_key)),
+                  make_authority_key_identifier(key_identifier(issuer.public_key))};
+  if (!arl_urls.empty()) t.extensions.push_back(distribution_points(arl_urls));
+  return t;
+}
+
+}  // namespace
+
+std::string Ca::scope_name(int generation, const std::string& list) {
+  return "g" + std::to_string(generation) + "-" + list;
+}
+
+CertificateTemplate self_signed_template(const Name& subject, const PublicKey& key, Time not_before,
+                                         Time not_after, CryptoPP::RandomNumberGenerator& rng) {
+  if (subject.empty()) throw PolicyError("the CA needs a subject name");
   CertificateTemplate t;
   t.serial = random_serial(rng);
-  t.subject = request.subject;
-  t.issuer = request.subject;
-  t.not_before = request.not_before;
-  t.not_after = add_years(request.not_before, request.validity_years);
-  t.subject_public_key_info = signer.public_key().spki;
-  const Bytes key_id = key_identifier(signer.public_key());
+  t.subject = subject;
+  t.issuer = subject;
+  t.not_before = not_before;
+  t.not_after = not_after;
+  t.subject_public_key_info = key.spki;
+  const Bytes key_id = key_identifier(key);
   t.extensions = {make_basic_constraints({true, std::nullopt}),
                   make_key_usage(key_usage::kKeyCertSign | key_usage::kCrlSign),
                   make_subject_key_identifier(key_id), make_authority_key_identifier(key_id)};
-  return sign_certificate(t, signer);
+  return t;
 }
 
-void check_signer_matches_ca(const CaState& state, const Signer& signer) {
-  if (signer.public_key().spki != state.ca_certificate().public_key.spki) {
-    throw PolicyError("the key '" + state.config().key_label + "' in token '" + state.config().token +
-                      "' is not the key of ca.crt; check the token and key label in ca.conf");
+void check_signer_matches(const KeyGeneration& generation, const Signer& signer) {
+  const Certificate cert = parse_certificate(generation.certificate).value();
+  if (signer.public_key().spki != cert.public_key.spki) {
+    throw PolicyError("the key '" + generation.key_label + "' in the token is not the key of generation " +
+                      std::to_string(generation.number) + "'s CA certificate; check the token");
   }
+  if (signer.algorithm() != generation.algorithm) throw PolicyError("signer algorithm differs from the generation's");
 }
 
-IssuancePlan plan_issuance(const CaState& state, const CertificationRequest& request,
-                           const Profile& profile, Time now, CryptoPP::RandomNumberGenerator& rng) {
-  const Certificate& ca = state.ca_certificate();
-  const CaConfig& config = state.config();
-  check_key_against_profile(request.public_key, profile);
-  if (request.subject.empty()) throw PolicyError("the request has an empty subject; hanko needs a subject name");
-  const std::string subject_text = request.subject.to_string();
-  // R16: one valid certificate per subject.
-  if (const IndexEntry* existing = state.valid_for_subject(subject_text, now)) {
-    throw PolicyError("subject '" + subject_text + "' already holds valid certificate " +
-                      existing->serial.hex() + "; revoke it first (R16: no duplicate issuance)");
+PlannedCertificate Ca::plan(const IssueRequest& request, Time now, CryptoPP::RandomNumberGenerator& rng,
+                            const std::vector<Bytes>& pending_subjects) {
+  if (m_store.terminated()) throw PolicyError("this CA has been terminated (R26); it issues nothing more");
+  const Profile& p = profile(request.profile);
+  const KeyGeneration generation = m_store.current_generation();
+  const Certificate ca = parse_certificate(generation.certificate).value();
+  const CertificationRequest& csr = request.csr;
+  const CaConfig& config = m_store.config();
+  check_key_against_profile(csr.public_key, p);
+  if (csr.subject.empty()) throw PolicyError("the request has an empty subject; a subject name is required (JPKI 3-1-4)");
+  const std::string subject_text = csr.subject.to_string();
+  if (!p.cross_certificate) {
+    // R16: one valid certificate per subject, also within one batch.
+    if (auto existing = m_store.valid_for_subject(csr.subject.der(), now)) {
+      throw PolicyError("subject '" + subject_text + "' already holds valid certificate " + existing->hex() +
+                        "; revoke it first (R16: no duplicate issuance)");
+    }
+    if (std::find(pending_subjects.begin(), pending_subjects.end(), csr.subject.der()) != pending_subjects.end()) {
+      throw PolicyError("subject '" + subject_text + "' appears twice in this batch (R16)");
+    }
   }
-  IssuancePlan plan;
-  plan.profile = &profile;
+  if (!request.policy_mappings.empty() && !p.cross_certificate) {
+    throw PolicyError("policy mappings belong in cross-certificates only");
+  }
+
+  PlannedCertificate plan;
   CertificateTemplate& t = plan.certificate;
-  do {
-    t.serial = random_serial(rng);
-  } while (state.find(t.serial) != nullptr);
+  t.serial = fresh_serial(m_store, rng);
   t.issuer = ca.subject;
-  t.subject = request.subject;
+  t.subject = csr.subject;
   t.not_before = now;
-  t.not_after = profile.validity_years ? add_years(now, profile.validity_years) : add_days(now, profile.validity_days);
-  if (t.not_after > ca.not_after) {
-    throw PolicyError("the CA certificate expires on " + format_time(ca.not_after) +
-                      ", before this certificate would (" + format_time(t.not_after) +
-                      "); roll the CA key over first (R11)");
-  }
+  t.not_after = p.validity_years ? add_years(now, p.validity_years) : add_days(now, p.validity_days);
   if (now < ca.not_before) throw PolicyError("the clock is before the CA certificate's notBefore; check the clock");
-  t.subject_public_key_info = request.public_key.spki;
-
-  t.extensions.push_back(make_key_usage(profile.key_usage));
-  if (!profile.extended_key_usage.empty()) t.extensions.push_back(make_extended_key_usage(profile.extended_key_usage));
-  t.extensions.push_back(make_subject_key_identifier(key_identifier(request.public_key)));
-  t.extensions.push_back(make_authority_key_identifier(key_identifier(ca.public_key)));
-  if (profile.copy_subject_alt_name) {
-    if (const Extension* san = find_extension(request.requested_extensions, oid::kSubjectAltName)) {
-      t.extensions.push_back(make_subject_alt_name(decode_general_names(san->value)));
-    }
+  if (t.not_after > ca.not_after) {
+    throw PolicyError("the CA certificate expires on " + format_time(ca.not_after) + ", before this certificate would (" +
+                      format_time(t.not_after) + "); roll the CA key over first (R11)");
   }
-  if (profile.policy_and_distribution) {
-    if (!config.policy_oid.empty()) {
-      PolicyInformation policy{Oid(config.policy_oid), {}};
-      if (!config.cps_url.empty()) policy.cps_uris.push_back(config.cps_url);
-      t.extensions.push_back(make_certificate_policies({policy}));
-    }
-    if (!config.crl_urls.empty()) {
-      DistributionPoint dp;
-      for (const std::string& url : config.crl_urls) dp.full_name.push_back(GeneralName::uri(url));
-      t.extensions.push_back(make_crl_distribution_points({dp}));
-    }
+  t.subject_public_key_info = csr.public_key.spki;
+  const CertificateKind kind = p.cross_certificate ? CertificateKind::kCross : CertificateKind::kSubscriber;
+  std::string partition;
+  std::vector<std::string> crl_urls;
+  if (kind == CertificateKind::kSubscriber) {
+    if (!request.partition_group.empty()) check_partition_name(request.partition_group);
+    partition = m_store.assign_partition(generation.number, request.partition_group);
+    crl_urls = config.urls_for(scope_name(generation.number, partition));
+  } else {
+    crl_urls = config.urls_for(scope_name(generation.number, "arl"));
+  }
+
+  if (p.cross_certificate) {
+    t = ca_certificate_template(ca, csr.subject, csr.public_key, t.not_before, t.not_after, p.path_length,
+                                crl_urls, t.serial);
+    if (!request.policy_mappings.empty()) t.extensions.push_back(make_policy_mappings(request.policy_mappings));
+  } else {
+    t.extensions.push_back(make_key_usage(p.key_usage));
+    if (!p.extended_key_usage.empty()) t.extensions.push_back(make_extended_key_usage(p.extended_key_usage));
+    t.extensions.push_back(make_subject_key_identifier(key_identifier(csr.public_key)));
+    t.extensions.push_back(make_authority_key_identifier(key_identifier(ca.public_key)));
+    if (!crl_urls.empty()) t.extensions.push_back(distribution_points(crl_urls));
     if (!config.ocsp_url.empty()) {
       t.extensions.push_back(make_authority_info_access({{oid::kAdOcsp, GeneralName::uri(config.ocsp_url)}}));
     }
   }
-  if (profile.ocsp_no_check) t.extensions.push_back(make_ocsp_no_check());
+  if (!config.policy_oid.empty()) {
+    PolicyInformation policy{Oid(config.policy_oid), {}};
+    if (!config.cps_url.empty()) policy.cps_uris.push_back(config.cps_url);
+    t.extensions.push_back(make_certificate_policies({policy}));
+  }
+  if (p.ocsp_no_check) t.extensions.push_back(make_ocsp_no_check());
 
-  std::ostringstream s;
-  s << "Certificate to be signed\n"
-    << "  profile     " << profile.name << " (" << profile.description << ")\n"
-    << "  subject     " << subject_text << "\n"
-    << "  issuer      " << ca.subject.to_string() << "\n"
-    << "  serial      " << t.serial.hex() << "\n"
-    << "  validity    " << format_time(t.not_before) << " to " << format_time(t.not_after) << "\n"
-    << "  key         " << request.public_key.description() << "\n"
-    << "  key usage   " << key_usage::describe(profile.key_usage) << "\n";
-  for (const Extension& e : t.extensions) {
-    if (e.oid == oid::kSubjectAltName) {
-      for (const GeneralName& g : decode_general_names(e.value)) s << "  alt name    " << g.to_string() << "\n";
+  GeneralNames alt_names;
+  if (p.subject_alt_name == SubjectAltNameSource::kJpkiBasicFour) {
+    std::set<Oid> given;
+    for (const auto& [type, value] : request.subject_data) {
+      if (value.empty()) throw PolicyError("subject data " + type.to_string() + " is empty");
+      alt_names.push_back(GeneralName::other_name_utf8(type, value));
+      given.insert(type);
+    }
+    for (const Oid& required : {jpki::kName, jpki::kDateOfBirth, jpki::kGender, jpki::kAddress}) {
+      if (!given.count(required)) {
+        throw PolicyError("profile '" + p.name + "' needs the basic four information (name, date of birth, gender, address; R14); " +
+                          required.to_string() + " is missing");
+      }
+    }
+  } else if (!request.subject_data.empty()) {
+    throw PolicyError("profile '" + p.name + "' takes no subject data");
+  } else if (p.subject_alt_name == SubjectAltNameSource::kFromRequest) {
+    if (const Extension* san = find_extension(csr.requested_extensions, oid::kSubjectAltName)) {
+      alt_names = decode_general_names(san->value);
     }
   }
-  for (const std::string& url : config.crl_urls) s << "  CRL at      " << url << "\n";
+  if (!alt_names.empty()) t.extensions.push_back(make_subject_alt_name(alt_names));
+
+  plan.record = record_for(t, generation.number, kind, p.name);
+  plan.record.partition = partition;
+  plan.record.requested_by = request.requested_by;
+  plan.record.batch_id = request.batch_id;
+  plan.record.decision = request.decision;
+
+  std::ostringstream s;
+  s << "  " << t.serial.hex() << "  " << p.name << "  " << subject_text << "\n"
+    << "      key " << csr.public_key.description() << ", valid " << format_time(t.not_before) << " to "
+    << format_time(t.not_after) << (partition.empty() ? "" : ", list " + partition) << "\n";
+  for (const GeneralName& g : alt_names) s << "      " << g.to_string() << "\n";
   plan.summary = s.str();
   return plan;
 }
 
-Bytes issue(CaState& state, const IssuancePlan& plan, Signer& signer) {
-  check_signer_matches_ca(state, signer);
-  const Bytes der = sign_certificate(plan.certificate, signer);
-  IndexEntry entry;
-  entry.serial = plan.certificate.serial;
-  entry.not_before = plan.certificate.not_before;
-  entry.not_after = plan.certificate.not_after;
-  entry.profile = plan.profile->name;
-  entry.subject = plan.certificate.subject.to_string();
-  state.record_issued(entry, der);
-  return der;
+std::vector<Bytes> Ca::sign_and_check(const std::vector<PlannedCertificate>& plans, Signer& signer) {
+  std::vector<Bytes> out;
+  out.reserve(plans.size());
+  for (const PlannedCertificate& plan : plans) {
+    Bytes der = sign_certificate(plan.certificate, signer);  // re-parses and verifies
+    // What was signed must be exactly what the operator approved.
+    const Certificate cert = parse_certificate(der).value();
+    if (!std::equal(cert.tbs().begin(), cert.tbs().end(), encode_tbs_certificate(plan.certificate, signer.algorithm()).begin())) {
+      throw PolicyError("certificate " + plan.certificate.serial.hex() + " differs from its plan; nothing was recorded");
+    }
+    out.push_back(std::move(der));
+  }
+  return out;
+}
+
+std::vector<Bytes> Ca::issue(const std::vector<PlannedCertificate>& plans, Signer& signer, Time now) {
+  const KeyGeneration generation = m_store.current_generation();
+  check_signer_matches(generation, signer);
+  std::vector<Bytes> ders = sign_and_check(plans, signer);
+  sql::Transaction txn(m_store.db());
+  for (std::size_t i = 0; i < plans.size(); ++i) {
+    CertificateRecord r = plans[i].record;
+    r.der = ders[i];
+    m_store.insert(r);
+  }
+  m_store.record_time(now);
+  txn.commit();
+  return ders;
 }
 
 ReasonCode check_revocation_reason(std::string_view name) {
@@ -133,34 +280,164 @@ ReasonCode check_revocation_reason(std::string_view name) {
   return *reason;
 }
 
-void revoke(CaState& state, const Serial& serial, ReasonCode reason, Time now,
-            std::optional<Time> invalidity_date) {
-  const IndexEntry* entry = state.find(serial);
-  if (!entry) throw PolicyError("no certificate with serial " + serial.hex() + " was issued by this CA");
-  if (entry->revoked) {
-    throw PolicyError("certificate " + serial.hex() + " was already revoked on " + format_time(*entry->revocation_date));
+std::vector<std::string> Ca::revoke(const Serial& serial, ReasonCode reason, Time now, std::optional<Time> invalidity_date) {
+  const auto record = m_store.find(serial);
+  if (!record) throw PolicyError("no certificate with serial " + serial.hex() + " was issued by this CA");
+  if (record->revoked) {
+    throw PolicyError("certificate " + serial.hex() + " was already revoked on " + format_time(*record->revoked_at));
   }
   if (invalidity_date && *invalidity_date > now) throw PolicyError("the invalidity date lies in the future");
-  state.record_revocation(serial, now, reason, invalidity_date);
+  sql::Transaction txn(m_store.db());
+  m_store.mark_revoked(serial, now, reason, invalidity_date);
+  m_store.record_time(now);
+  txn.commit();
+  if (is_ca_kind(record->kind)) return {scope_name(record->generation, "arl"), scope_name(record->generation, "full")};
+  return {scope_name(record->generation, record->partition), scope_name(record->generation, "full")};
 }
 
-Bytes make_crl(CaState& state, Time now, Signer& signer) {
-  check_signer_matches_ca(state, signer);
-  const Certificate& ca = state.ca_certificate();
-  CrlTemplate t;
-  t.issuer = ca.subject;
-  t.this_update = now;
-  t.next_update = now + std::chrono::hours(state.config().crl_validity_hours);
-  t.authority_key_id = key_identifier(ca.public_key);
-  for (const IndexEntry& e : state.entries()) {
-    // An expired certificate may leave the list (RFC 5280 3.3).
-    if (!e.revoked || e.not_after < now) continue;
-    t.revoked.push_back({e.serial, *e.revocation_date, e.reason, e.invalidity_date});
+std::vector<std::string> Ca::all_scopes() {
+  std::vector<std::string> out;
+  for (const KeyGeneration& g : m_store.generations()) {
+    if (g.status == GenerationStatus::kCompromised) continue;
+    for (const std::string& p : m_store.partitions(g.number)) out.push_back(scope_name(g.number, p));
+    out.push_back(scope_name(g.number, "arl"));
+    out.push_back(scope_name(g.number, "full"));
   }
-  t.crl_number = state.reserve_crl_number();
-  const Bytes der = sign_crl(t, signer);
-  state.record_crl(t.crl_number, der);
-  return der;
+  return out;
+}
+
+std::vector<StoredCrl> Ca::make_lists(const std::vector<std::string>& scopes, Time this_update, Time now,
+                                      const SignerFor& signer_for) {
+  std::vector<StoredCrl> out;
+  for (const std::string& scope : scopes) {
+    const ScopeParts parts = parse_scope(scope);
+    const KeyGeneration generation = m_store.generation(parts.generation);
+    const Certificate ca = parse_certificate(generation.certificate).value();
+    CrlTemplate t;
+    t.issuer = ca.subject;
+    t.this_update = this_update;
+    t.next_update = this_update + std::chrono::hours(m_store.config().crl_validity_hours);
+    t.authority_key_id = key_identifier(ca.public_key);
+    m_store.for_each_revoked(parts.generation, parts.kind, parts.partition, this_update,
+                             [&](RevokedCertificate&& r) { t.revoked.push_back(std::move(r)); });
+    if (parts.kind != CaStore::ListKind::kFull) {
+      IssuingDistributionPoint idp;
+      idp.full_name = uris(m_store.config().urls_for(scope));
+      idp.only_user_certs = parts.kind == CaStore::ListKind::kPartition;
+      idp.only_ca_certs = parts.kind == CaStore::ListKind::kArl;
+      t.issuing_distribution_point = idp;
+    }
+    Signer& signer = signer_for(generation);
+    check_signer_matches(generation, signer);
+    t.crl_number = m_store.reserve_crl_number(scope);  // committed before signing: never reused
+    StoredCrl stored{scope, t.crl_number, t.this_update, t.next_update, sign_crl(t, signer)};
+    sql::Transaction txn(m_store.db());
+    m_store.store_crl(stored);
+    m_store.record_time(now);
+    txn.commit();
+    out.push_back(std::move(stored));
+  }
+  return out;
+}
+
+Ca::Rollover Ca::rollover(const std::string& new_key_label, Signer& old_signer, Signer& new_signer, Time now,
+                          CryptoPP::RandomNumberGenerator& rng) {
+  if (m_store.terminated()) throw PolicyError("this CA has been terminated; no rollover");
+  const KeyGeneration old_generation = m_store.current_generation();
+  check_signer_matches(old_generation, old_signer);
+  const Certificate old_cert = parse_certificate(old_generation.certificate).value();
+  if (new_signer.public_key().spki == old_cert.public_key.spki) throw PolicyError("the new key is the old key");
+  if (now >= old_cert.not_after) throw PolicyError("the old CA certificate has expired; link certificates cannot be made");
+  const int years = static_cast<int>(std::chrono::duration_cast<std::chrono::years>(
+                                         old_cert.not_after - old_cert.not_before + std::chrono::days(2)).count());
+  const int number = old_generation.number + 1;
+  Rollover result;
+  result.generation = number;
+
+  const CertificateTemplate self = self_signed_template(old_cert.subject, new_signer.public_key(), now,
+                                                        add_years(now, std::max(years, 1)), rng);
+  result.self_signed = sign_certificate(self, new_signer);
+  const Certificate new_cert = parse_certificate(result.self_signed).value();
+  std::set<Serial> taken{self.serial};
+  // R12: both link certificates are valid until the old self-signed certificate expires.
+  const CertificateTemplate new_with_old = ca_certificate_template(
+      old_cert, old_cert.subject, new_signer.public_key(), now, old_cert.not_after, std::nullopt,
+      m_store.config().urls_for(scope_name(old_generation.number, "arl")), fresh_serial(m_store, rng, taken));
+  taken.insert(new_with_old.serial);
+  const CertificateTemplate old_with_new = ca_certificate_template(
+      new_cert, old_cert.subject, old_cert.public_key, now, old_cert.not_after, std::nullopt,
+      m_store.config().urls_for(scope_name(number, "arl")), fresh_serial(m_store, rng, taken));
+  result.new_with_old = sign_certificate(new_with_old, old_signer);
+  result.old_with_new = sign_certificate(old_with_new, new_signer);
+
+  KeyGeneration g;
+  g.number = number;
+  g.key_label = new_key_label;
+  g.algorithm = new_signer.algorithm();
+  g.certificate = result.self_signed;
+  g.created = now;
+  sql::Transaction txn(m_store.db());
+  m_store.add_generation(g);
+  m_store.set_generation_status(old_generation.number, GenerationStatus::kRetired);
+  CertificateRecord r = record_for(self, number, CertificateKind::kSelfSigned, "self-signed");
+  r.der = result.self_signed;
+  m_store.insert(r);
+  r = record_for(new_with_old, old_generation.number, CertificateKind::kLink, "NewWithOld");
+  r.der = result.new_with_old;
+  m_store.insert(r);
+  r = record_for(old_with_new, number, CertificateKind::kLink, "OldWithNew");
+  r.der = result.old_with_new;
+  m_store.insert(r);
+  m_store.record_time(now);
+  txn.commit();
+  return result;
+}
+
+std::vector<std::string> Ca::compromise(int generation, Time now) {
+  const KeyGeneration g = m_store.generation(generation);
+  if (g.status == GenerationStatus::kCompromised) throw PolicyError("generation " + std::to_string(generation) + " is already marked compromised");
+  sql::Transaction txn(m_store.db());
+  for (const Serial& s : m_store.valid_serials(generation)) m_store.mark_revoked(s, now, ReasonCode::kCaCompromise, std::nullopt);
+  m_store.record_time(now);
+  txn.commit();
+  std::vector<std::string> scopes;
+  for (const std::string& p : m_store.partitions(generation)) scopes.push_back(scope_name(generation, p));
+  scopes.push_back(scope_name(generation, "arl"));
+  scopes.push_back(scope_name(generation, "full"));
+  return scopes;
+}
+
+std::vector<std::string> Ca::terminate(Time now) {
+  sql::Transaction txn(m_store.db());
+  for (const KeyGeneration& g : m_store.generations()) {
+    for (const Serial& s : m_store.valid_serials(g.number)) m_store.mark_revoked(s, now, ReasonCode::kCessationOfOperation, std::nullopt);
+  }
+  m_store.set_terminated(now);
+  txn.commit();
+  return all_scopes();
+}
+
+std::vector<std::string> Ca::warnings(Time now) {
+  std::vector<std::string> out;
+  try {
+    const KeyGeneration g = m_store.current_generation();
+    const Certificate cert = parse_certificate(g.certificate).value();
+    for (const Profile& p : m_profiles) {
+      const Time end = p.validity_years ? add_years(now, p.validity_years) : add_days(now, p.validity_days);
+      if (end > cert.not_after) {
+        out.push_back("the CA certificate of generation " + std::to_string(g.number) + " expires " + format_time(cert.not_after) +
+                      ", sooner than a new '" + p.name + "' certificate would; roll the key over (R11)");
+      }
+    }
+  } catch (const std::runtime_error& e) {
+    out.push_back(e.what());
+  }
+  for (const StoredCrl& crl : m_store.latest_crls()) {
+    if (crl.this_update + std::chrono::hours(m_store.config().crl_interval_hours) <= now) {
+      out.push_back("list " + crl.scope + " is due (issued " + format_time(crl.this_update) + ")");
+    }
+  }
+  return out;
 }
 
 }  // namespace hanko::offline

@@ -5,205 +5,335 @@
 
 #include "hanko/hsm/error.h"
 #include "hanko/offline/ca.h"
+#include "hanko/offline/ca_keys.h"
 #include "hanko/offline/command.h"
-#include "hanko/offline/hsm_signer.h"
-#include "hanko/pki/crl.h"
-#include "hanko/pki/csr.h"
 #include "hanko/pki/pem.h"
 
 namespace hanko::offline {
 
 namespace {
 
-std::unique_ptr<TokenAccess> open_ca_token(const CaState& state, const po::variables_map& vm) {
-  hsm::Secret pin = obtain_secret(vm, "pin-fd", "User PIN of the CA token: ");
-  return std::make_unique<TokenAccess>(state.config().module, state.config().token, std::move(pin), false);
-}
-
-HsmSigner ca_signer(TokenAccess& token, const CaState& state) {
-  return HsmSigner(*token.session, token.session->key_pair(state.config().key_label),
-                   state.config().signature_algorithm);
-}
+namespace fs = std::filesystem;
 
 std::string fingerprint(BytesView digest) { return to_hex(digest, ':'); }
 
-void cmd_token_list(const po::variables_map& vm) {
-  hsm::Module module(vm["module"].as<std::string>());
-  for (const hsm::SlotInfo& s : module.slots(false)) {
-    std::cout << "slot " << s.id << ": " << s.description;
-    if (!s.token_present) {
-      std::cout << " (no token)\n";
-    } else if (!s.token_initialized) {
-      std::cout << " (token not initialised)\n";
-    } else {
-      std::cout << "\n  token '" << s.token_label << "' serial " << s.serial << " model " << s.model << "\n";
-    }
+std::vector<Profile> load_profiles(const CaStore& store) {
+  return parse_profiles(read_text_file(store.dir() / "profiles.conf", 1 << 20));
+}
+
+// Opens the state, checks the clock against it (the signer never signs with a clock set back).
+struct Opened {
+  CaStore store;
+  Ca ca;
+  pki::Time time;
+  explicit Opened(const po::variables_map& vm)
+      : store(vm["state"].as<std::string>()), ca(store, load_profiles(store)), time(now()) {
+    store.check_clock(time);
+  }
+};
+
+CaKeys open_keys(const CaStore& store, const po::variables_map& vm, bool read_write = false) {
+  return CaKeys(store.config(), obtain_secret(vm, "pin-fd", "User PIN of the CA token: "), read_write);
+}
+
+void print_lists(const std::vector<StoredCrl>& lists) {
+  for (const StoredCrl& l : lists) {
+    const pki::Crl crl = pki::parse_crl(l.der, {.keep_entries = false}).value();
+    std::cout << "  list " << l.scope << " #" << l.number << ": " << crl.entry_count << " entries, valid "
+              << pki::format_time(l.this_update) << " to " << pki::format_time(l.next_update) << "\n";
   }
 }
 
-void cmd_token_init(const po::variables_map& vm) {
-  const std::string label = vm["label"].as<std::string>();
-  hsm::Module module(vm["module"].as<std::string>());
-  const auto slot = vm.count("slot") ? std::optional<CK_SLOT_ID>(vm["slot"].as<unsigned long>()) : module.first_free_slot();
-  if (!slot) throw hsm::Error(hsm::Reason::TokenNotFound, "no slot with an uninitialised token; name one with --slot");
-  hsm::Secret so_pin = obtain_secret(vm, "so-pin-fd", "New security officer PIN: ");
-  check_activation_data(so_pin, "the security officer PIN");
-  hsm::Secret user_pin = obtain_secret(vm, "pin-fd", "New user PIN: ");
-  check_activation_data(user_pin, "the user PIN");
-  const CK_SLOT_ID now_at = module.init_token(*slot, so_pin, label, user_pin);
-  std::cout << "token '" << label << "' initialised, now in slot " << now_at << "\n";
+void write_lists(const std::vector<StoredCrl>& lists, const fs::path& dir) {
+  fs::create_directories(dir);
+  for (const StoredCrl& l : lists) write_file_atomic(dir / (l.scope + ".crl"), l.der);
+}
+
+std::vector<pki::PolicyMapping> policy_mappings(const po::variables_map& vm) {
+  std::vector<pki::PolicyMapping> out;
+  if (!vm.count("policy-mapping")) return out;
+  for (const std::string& m : vm["policy-mapping"].as<std::vector<std::string>>()) {
+    const auto colon = m.find(':');
+    if (colon == std::string::npos) throw UsageError("--policy-mapping wants ISSUER_POLICY:SUBJECT_POLICY, not '" + m + "'");
+    out.push_back({pki::Oid(m.substr(0, colon)), pki::Oid(m.substr(colon + 1))});
+  }
+  return out;
 }
 
 void cmd_init(const po::variables_map& vm) {
-  const std::string state_dir = vm["state"].as<std::string>();
+  const fs::path state_dir = vm["state"].as<std::string>();
   const auto key_type = hsm::parse_key_type(vm["key-type"].as<std::string>());
   if (!key_type) throw UsageError("unknown key type '" + vm["key-type"].as<std::string>() + "'; use rsa2048, rsa3072, rsa4096, p256 or p384");
   const pki::Name subject = pki::Name::parse_text(vm["subject"].as<std::string>());
   CaConfig config;
   config.module = vm["module"].as<std::string>();
   config.token = vm["token"].as<std::string>();
-  config.key_label = vm["key-label"].as<std::string>();
   if (vm.count("crl-url")) config.crl_urls = vm["crl-url"].as<std::vector<std::string>>();
   if (vm.count("ocsp-url")) config.ocsp_url = vm["ocsp-url"].as<std::string>();
   if (vm.count("policy-oid")) config.policy_oid = pki::Oid(vm["policy-oid"].as<std::string>()).to_string();
   if (vm.count("cps-url")) config.cps_url = vm["cps-url"].as<std::string>();
   config.crl_validity_hours = vm["crl-hours"].as<int>();
-  CaState::check_can_create(state_dir);
+  config.partition_size = vm["partition-size"].as<int>();
+  CaConfig::parse(config.serialize());  // same checks as when it is read back
+  const std::string key_label = vm["key-label"].as<std::string>();
+  CaStore::check_can_create(state_dir);
+  const pki::Time time = now();
 
-  hsm::Secret pin = obtain_secret(vm, "pin-fd", "User PIN of the CA token: ");
-  TokenAccess token(config.module, config.token, std::move(pin), true);
-  hsm::KeyPair key = token.session->generate_key_pair(*key_type, config.key_label);
+  TokenAccess token(config.module, config.token, obtain_secret(vm, "pin-fd", "User PIN of the CA token: "), true);
+  hsm::KeyPair key = token.session->generate_key_pair(*key_type, key_label);
   try {
     const pki::PublicKey public_key = pki::parse_public_key(token.session->public_key_info(key));
-    config.signature_algorithm = vm.count("algorithm")
-                                     ? *pki::parse_signature_algorithm_name(vm["algorithm"].as<std::string>())
-                                     : pki::default_signature_algorithm(public_key);
-    HsmSigner signer(*token.session, key, config.signature_algorithm);
+    KeyGeneration first;
+    first.number = 1;
+    first.key_label = key_label;
+    first.algorithm = vm.count("algorithm") ? *pki::parse_signature_algorithm_name(vm["algorithm"].as<std::string>())
+                                            : pki::default_signature_algorithm(public_key);
+    first.created = time;
+    HsmSigner signer(*token.session, key, first.algorithm);
     CryptoPP::AutoSeededRandomPool rng;
-    const Bytes der = make_self_signed_certificate({subject, now(), vm["years"].as<int>()}, signer, rng);
-    CaState::create(state_dir, config, der);
-    const pki::Certificate cert = pki::parse_certificate(der).value();
-    std::cout << "CA created in " << state_dir << "\n"
+    const pki::CertificateTemplate t =
+        self_signed_template(subject, public_key, time, pki::add_years(time, vm["years"].as<int>()), rng);
+    first.certificate = pki::sign_certificate(t, signer);
+    CertificateRecord record;
+    record.serial = t.serial;
+    record.generation = 1;
+    record.kind = CertificateKind::kSelfSigned;
+    record.profile = "self-signed";
+    record.subject = subject.to_string();
+    record.subject_der = subject.der();
+    record.not_before = t.not_before;
+    record.not_after = t.not_after;
+    record.der = first.certificate;
+    record.decision = "CA initialisation";
+    CaStore::create(state_dir, config, first, record, time);
+    write_new_file(state_dir / "profiles.conf", view(default_profiles_text()));
+    const pki::Certificate cert = pki::parse_certificate(first.certificate).value();
+    std::cout << "CA created in " << state_dir.string() << "\n"
               << "  subject   " << cert.subject.to_string() << "\n"
-              << "  key       " << cert.public_key.description() << " '" << config.key_label << "' in token '" << config.token << "'\n"
+              << "  key       " << cert.public_key.description() << " '" << key_label << "' in token '" << config.token << "'\n"
               << "  validity  " << pki::format_time(cert.not_before) << " to " << pki::format_time(cert.not_after) << "\n"
               << "  SHA-256   " << fingerprint(cert.fingerprint_sha256()) << "\n"
               << "  SHA-1     " << fingerprint(cert.fingerprint_sha1()) << "\n";
   } catch (...) {
-    // Nothing was recorded, so the new key must not stay behind in the token.
+    // Nothing usable was recorded, so the new key must not stay behind in the token.
     token.session->destroy_key_pair(key);
     throw;
   }
 }
 
-void cmd_issue(const po::variables_map& vm) {
-  CaState state(vm["state"].as<std::string>());
-  const Profile& profile = find_profile(vm["profile"].as<std::string>());
-  const auto request = pki::parse_certification_request(read_der_or_pem(vm["csr"].as<std::string>(), "CERTIFICATE REQUEST"));
-  if (!request) {
+IssueRequest request_from_options(const po::variables_map& vm) {
+  IssueRequest r;
+  const auto csr = pki::parse_certification_request(read_der_or_pem(vm["csr"].as<std::string>(), "CERTIFICATE REQUEST"));
+  if (!csr) {
     throw PolicyError("request '" + vm["csr"].as<std::string>() + "' refused [" +
-                      std::string(pki::error_id_name(request.error())) + "]: " + request.message());
+                      std::string(pki::error_id_name(csr.error())) + "]: " + csr.message());
   }
+  r.csr = *csr;
+  r.profile = vm["profile"].as<std::string>();
+  if (vm.count("partition")) r.partition_group = vm["partition"].as<std::string>();
+  const std::pair<const char*, const pki::Oid*> jpki_options[] = {
+      {"jpki-name", &jpki::kName}, {"jpki-birth", &jpki::kDateOfBirth}, {"jpki-gender", &jpki::kGender},
+      {"jpki-address", &jpki::kAddress}, {"jpki-name-substituted", &jpki::kNameSubstituted},
+      {"jpki-address-substituted", &jpki::kAddressSubstituted}};
+  for (const auto& [option, type] : jpki_options) {
+    if (vm.count(option)) r.subject_data.emplace_back(*type, vm[option].as<std::string>());
+  }
+  r.policy_mappings = policy_mappings(vm);
+  return r;
+}
+
+void issue_one(const po::variables_map& vm, IssueRequest request) {
+  Opened o(vm);
   CryptoPP::AutoSeededRandomPool rng;
-  const IssuancePlan plan = plan_issuance(state, *request, profile, now(), rng);
-  std::cerr << plan.summary;
-  auto token = open_ca_token(state, vm);
-  HsmSigner signer = ca_signer(*token, state);
-  const Bytes der = issue(state, plan, signer);
+  const PlannedCertificate plan = o.ca.plan(request, o.time, rng);
+  std::cerr << "To be signed:\n" << plan.summary;
+  CaKeys keys = open_keys(o.store, vm);
+  const Bytes der = o.ca.issue({plan}, keys.signer(o.store.current_generation()), o.time).front();
   const std::string out = vm["out"].as<std::string>();
   write_new_file(out, der);
   std::cout << "issued " << plan.certificate.serial.hex() << " -> " << out << "\n";
 }
 
+void cmd_issue(const po::variables_map& vm) { issue_one(vm, request_from_options(vm)); }
+
+void cmd_cross_certify(const po::variables_map& vm) {
+  IssueRequest r = request_from_options(vm);
+  r.decision = "cross-certification approved at the signer console";
+  issue_one(vm, std::move(r));
+}
+
 void cmd_revoke(const po::variables_map& vm) {
-  CaState state(vm["state"].as<std::string>());
+  Opened o(vm);
   const pki::Serial serial = pki::Serial::from_hex(vm["serial"].as<std::string>());
   const pki::ReasonCode reason = check_revocation_reason(vm["reason"].as<std::string>());
   std::optional<pki::Time> invalidity;
   if (vm.count("invalidity-date")) invalidity = pki::parse_time_text(vm["invalidity-date"].as<std::string>());
-  revoke(state, serial, reason, now(), invalidity);
-  std::cout << "revoked " << serial.hex() << " (" << pki::reason_name(reason) << ")\n"
-            << "issue a new CRL now: hanko-offline crl --state " << state.dir().string() << " (R21)\n";
+  // Open the token first: a wrong PIN must not leave a revocation without its lists.
+  CaKeys keys = open_keys(o.store, vm);
+  const std::vector<std::string> scopes = o.ca.revoke(serial, reason, o.time, invalidity);
+  std::cout << "revoked " << serial.hex() << " (" << pki::reason_name(reason) << "); new lists at once (R21):\n";
+  const auto lists = o.ca.make_lists(scopes, o.time, o.time, keys.signer_for());
+  print_lists(lists);
+  if (vm.count("out-dir")) write_lists(lists, vm["out-dir"].as<std::string>());
 }
 
 void cmd_crl(const po::variables_map& vm) {
-  CaState state(vm["state"].as<std::string>());
-  auto token = open_ca_token(state, vm);
-  HsmSigner signer = ca_signer(*token, state);
-  const Bytes der = make_crl(state, now(), signer);
-  const pki::Crl crl = pki::parse_crl(der).value();
-  const std::string out = vm["out"].as<std::string>();
-  write_file_atomic(out, der);
-  std::cout << "CRL " << *crl.crl_number << " with " << crl.entry_count << " entries, valid "
-            << pki::format_time(crl.this_update) << " to " << pki::format_time(*crl.next_update)
-            << " -> " << out << "\n";
-}
-
-void print_certificate(const pki::Certificate& c) {
-  std::cout << "Certificate v" << c.version << "\n"
-            << "  serial      " << c.serial.hex() << "\n"
-            << "  subject     " << c.subject.to_string() << "\n"
-            << "  issuer      " << c.issuer.to_string() << "\n"
-            << "  validity    " << pki::format_time(c.not_before) << " to " << pki::format_time(c.not_after) << "\n"
-            << "  key         " << c.public_key.description() << "\n"
-            << "  signature   " << pki::signature_algorithm_name(c.signature_algorithm) << "\n"
-            << "  SHA-256     " << fingerprint(c.fingerprint_sha256()) << "\n";
-  for (const pki::Extension& e : c.extensions) {
-    std::cout << "  extension   " << e.oid.to_string() << (e.critical ? " (critical)" : "") << "\n";
-  }
-}
-
-void cmd_show(const po::variables_map& vm) {
-  const std::string path = vm["file"].as<std::string>();
-  const Bytes data = read_file(path);
-  Bytes der = data;
-  if (pki::looks_like_pem(data)) {
-    const std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());
-    for (const char* label : {"CERTIFICATE", "X509 CRL", "CERTIFICATE REQUEST"}) {
-      if (text.find(std::string("-----BEGIN ") + label + "-----") != std::string_view::npos) {
-        der = pki::pem_decode(text, label);
-        break;
+  Opened o(vm);
+  CaKeys keys = open_keys(o.store, vm);
+  std::vector<std::string> scopes = vm.count("scope") ? vm["scope"].as<std::vector<std::string>>() : o.ca.all_scopes();
+  const auto lists = o.ca.make_lists(scopes, o.time, o.time, keys.signer_for());
+  std::cout << "signed " << lists.size() << " lists:\n";
+  print_lists(lists);
+  const fs::path out = vm["out-dir"].as<std::string>();
+  write_lists(lists, out);
+  const int days = vm["schedule"].as<int>();
+  if (days > 0) {
+    // Pre-signed lists for the coming days (each its own thisUpdate and number): the relay
+    // releases each when due; a later revocation supersedes the rest with higher numbers.
+    std::cout << "pre-signing " << days << " days of lists:\n";
+    for (int day = 1; day <= days; ++day) {
+      const pki::Time at = o.time + std::chrono::hours(o.store.config().crl_interval_hours * day);
+      const auto future = o.ca.make_lists(scopes, at, o.time, keys.signer_for());
+      fs::create_directories(out / "schedule");
+      for (const StoredCrl& l : future) {
+        write_file_atomic(out / "schedule" / (l.scope + "-" + std::to_string(l.number) + ".crl"), l.der);
       }
+      print_lists(future);
     }
   }
-  if (auto c = pki::parse_certificate(der)) return print_certificate(*c);
-  if (auto l = pki::parse_crl(der)) {
-    std::cout << "CRL " << (l->crl_number ? std::to_string(*l->crl_number) : "?") << " by " << l->issuer.to_string() << "\n"
-              << "  thisUpdate  " << pki::format_time(l->this_update) << "\n";
-    if (l->next_update) std::cout << "  nextUpdate  " << pki::format_time(*l->next_update) << "\n";
-    for (const pki::RevokedCertificate& r : l->entries) {
-      std::cout << "  revoked     " << r.serial.hex() << " " << pki::format_time(r.revocation_date)
-                << (r.reason ? " " + std::string(pki::reason_name(*r.reason)) : "") << "\n";
-    }
-    return;
-  }
-  const auto r = pki::parse_certification_request(der);
-  if (!r) {
-    throw PolicyError("'" + path + "' is not a certificate, CRL or certification request hanko accepts: [" +
-                      std::string(pki::error_id_name(r.error())) + "] " + r.message());
-  }
-  std::cout << "Certification request\n  subject     " << r->subject.to_string() << "\n  key         "
-            << r->public_key.description() << "\n  signature   verified (proof of possession)\n";
 }
 
-void cmd_profiles(const po::variables_map&) {
-  for (const Profile& p : builtin_profiles()) std::cout << p.name << "\t" << p.description << "\n";
+void cmd_rollover(const po::variables_map& vm) {
+  Opened o(vm);
+  const auto key_type = hsm::parse_key_type(vm["key-type"].as<std::string>());
+  if (!key_type) throw UsageError("unknown key type '" + vm["key-type"].as<std::string>() + "'");
+  const std::string label = vm["new-key-label"].as<std::string>();
+  const KeyGeneration old_generation = o.store.current_generation();
+  CaKeys keys = open_keys(o.store, vm, true);
+  pki::Signer& old_signer = keys.signer(old_generation);  // refuses when the old key is missing
+  hsm::KeyPair key = keys.session().generate_key_pair(*key_type, label);
+  try {
+    const pki::PublicKey public_key = pki::parse_public_key(keys.session().public_key_info(key));
+    HsmSigner new_signer(keys.session(), key, pki::default_signature_algorithm(public_key));
+    CryptoPP::AutoSeededRandomPool rng;
+    const Ca::Rollover r = o.ca.rollover(label, old_signer, new_signer, o.time, rng);
+    const pki::Certificate cert = pki::parse_certificate(r.self_signed).value();
+    std::cout << "rolled over to generation " << r.generation << " (key '" << label << "')\n"
+              << "  new CA certificate SHA-256 " << fingerprint(cert.fingerprint_sha256()) << "\n"
+              << "  link certificates NewWithOld and OldWithNew valid until "
+              << pki::format_time(pki::parse_certificate(r.new_with_old)->not_after) << "\n"
+              << "from now on every certificate is signed with the new key (R11)\n";
+  } catch (...) {
+    keys.session().destroy_key_pair(key);
+    throw;
+  }
+}
+
+void cmd_compromise(const po::variables_map& vm) {
+  Opened o(vm);
+  const int generation = vm["generation"].as<int>();
+  CaKeys keys = open_keys(o.store, vm);
+  const std::vector<std::string> scopes = o.ca.compromise(generation, o.time);
+  std::cout << "every certificate of generation " << generation << " revoked (cACompromise); final lists:\n";
+  const auto lists = o.ca.make_lists(scopes, o.time, o.time, keys.signer_for());
+  print_lists(lists);
+  write_lists(lists, vm["out-dir"].as<std::string>());
+  sql::Transaction txn(o.store.db());
+  o.store.set_generation_status(generation, GenerationStatus::kCompromised);
+  txn.commit();
+  std::cout << "key of generation " << generation << " marked compromised: it signs nothing more.\n"
+            << "Publish the lists now and notify the Bridge CA (R25).\n";
+}
+
+void cmd_terminate(const po::variables_map& vm) {
+  Opened o(vm);
+  if (vm["confirm"].as<std::string>() != "terminate") {
+    throw UsageError("termination revokes every certificate; confirm with --confirm terminate");
+  }
+  CaKeys keys = open_keys(o.store, vm);
+  const auto scopes = o.ca.terminate(o.time);
+  const auto lists = o.ca.make_lists(scopes, o.time, o.time, keys.signer_for());
+  std::cout << "CA terminated: every certificate revoked (cessationOfOperation). Keep signing lists with\n"
+            << "'hanko-offline crl' until the last certificate expires (R26).\n";
+  print_lists(lists);
+  write_lists(lists, vm["out-dir"].as<std::string>());
+}
+
+void cmd_status(const po::variables_map& vm) {
+  CaStore store(vm["state"].as<std::string>());
+  Ca ca(store, load_profiles(store));
+  const pki::Time time = now();
+  std::cout << "CA state " << store.dir().string() << (store.terminated() ? " (TERMINATED)" : "") << "\n"
+            << "  token " << store.config().token << " via " << store.config().module << "\n";
+  for (const KeyGeneration& g : store.generations()) {
+    const pki::Certificate c = pki::parse_certificate(g.certificate).value();
+    std::cout << "  generation " << g.number << " [" << generation_status_name(g.status) << "] key '" << g.key_label
+              << "' " << c.public_key.description() << ", valid to " << pki::format_time(c.not_after) << "\n"
+              << "    certificates " << store.count_certificates(g.number) << ", revoked "
+              << store.count_certificates(g.number, true) << ", partitions " << store.partitions(g.number).size() << "\n";
+  }
+  for (const StoredCrl& l : store.latest_crls()) {
+    std::cout << "  list " << l.scope << " #" << l.number << " next due "
+              << pki::format_time(l.this_update + std::chrono::hours(store.config().crl_interval_hours))
+              << ", expires " << pki::format_time(l.next_update) << "\n";
+  }
+  for (const std::string& w : ca.warnings(time)) std::cout << "  WARNING: " << w << "\n";
+}
+
+void cmd_publish(const po::variables_map& vm) {
+  CaStore store(vm["state"].as<std::string>());
+  const fs::path out = vm["out-dir"].as<std::string>();
+  fs::create_directories(out);
+  std::string fingerprints = "# SHA-1 and SHA-256 fingerprints of the self-signed and link certificates (R18)\n";
+  const auto note = [&](const std::string& name, const Bytes& der) {
+    const pki::Certificate c = pki::parse_certificate(der).value();
+    write_file_atomic(out / name, der);
+    fingerprints += name + "\n  SHA-1   " + fingerprint(c.fingerprint_sha1()) + "\n  SHA-256 " +
+                    fingerprint(c.fingerprint_sha256()) + "\n";
+  };
+  for (const KeyGeneration& g : store.generations()) note("ca-g" + std::to_string(g.number) + ".crt", g.certificate);
+  write_file_atomic(out / "ca.crt", store.current_generation().certificate);
+  for (const CertificateRecord& r : store.certificates_of_kind(CertificateKind::kLink)) {
+    // NewWithOld is signed by the old generation; OldWithNew by the new one.
+    const int new_generation = r.profile == "NewWithOld" ? r.generation + 1 : r.generation;
+    note("g" + std::to_string(new_generation) + "-" + r.profile + ".crt", r.der);
+  }
+  for (const CertificateRecord& r : store.certificates_of_kind(CertificateKind::kCross)) {
+    write_file_atomic(out / ("cross-" + r.serial.hex() + ".crt"), r.der);
+  }
+  write_lists(store.latest_crls(), out);
+  write_file_atomic(out / "fingerprints.txt", view(fingerprints));
+  std::cout << "repository written to " << out.string() << "\n";
+}
+
+void cmd_profiles(const po::variables_map& vm) {
+  CaStore store(vm["state"].as<std::string>());
+  for (const Profile& p : load_profiles(store)) {
+    std::cout << p.name << ": " << p.validity_text() << (p.cross_certificate ? ", cross-certificate" : "") << "\n";
+  }
+}
+
+void add_state(po::options_description& o) {
+  o.add_options()("state", po::value<std::string>()->required(), "CA state folder");
+}
+
+void add_request_options(po::options_description& o) {
+  o.add_options()("csr", po::value<std::string>()->required(), "PKCS#10 request (DER or PEM)")(
+      "out", po::value<std::string>()->required(), "where to write the certificate (DER; never overwritten)")(
+      "partition", po::value<std::string>(), "named CRL partition (e.g. a municipality code); default by size")(
+      "jpki-name", po::value<std::string>(), "basic four: name (UTF-8)")(
+      "jpki-birth", po::value<std::string>(), "basic four: date of birth")(
+      "jpki-gender", po::value<std::string>(), "basic four: gender")(
+      "jpki-address", po::value<std::string>(), "basic four: address (UTF-8)")(
+      "jpki-name-substituted", po::value<std::string>(), "flag: substitute characters used in the name")(
+      "jpki-address-substituted", po::value<std::string>(), "flag: substitute characters used in the address")(
+      "policy-mapping", po::value<std::vector<std::string>>(), "cross-certificates: ISSUER_POLICY:SUBJECT_POLICY; repeatable");
 }
 
 }  // namespace
 
 std::vector<Command> ca_commands() {
   return {
-      {"token-list", "list PKCS#11 slots and tokens", add_module_option, cmd_token_list},
-      {"token-init", "initialise a token (erases it) with a label and new PINs",
-       [](po::options_description& o) {
-         add_module_option(o);
-         o.add_options()("label", po::value<std::string>()->required(), "token label (at most 32 bytes)")(
-             "slot", po::value<unsigned long>(), "slot id (default: the first slot with an uninitialised token)")(
-             "so-pin-fd", po::value<int>(), "read the new security officer PIN from this descriptor")(
-             "pin-fd", po::value<int>(), "read the new user PIN from this descriptor");
-       },
-       cmd_token_init},
       {"init", "create a CA: key pair in the token and a self-signed certificate",
        [](po::options_description& o) {
          add_module_option(o);
@@ -215,43 +345,82 @@ std::vector<Command> ca_commands() {
              "subject", po::value<std::string>()->required(), "CA name, e.g. /C=JP/O=Example/CN=Example Root CA")(
              "years", po::value<int>()->default_value(10), "validity of the self-signed certificate (R10)")(
              "algorithm", po::value<std::string>(), "signature algorithm (default: by key type)")(
-             "crl-url", po::value<std::vector<std::string>>(), "CRL distribution point URL (HTTP, LDAP); repeatable")(
+             "crl-url", po::value<std::vector<std::string>>(), "CRL URL template, '{scope}' = list name (e.g. g1-CRL1); repeatable")(
              "ocsp-url", po::value<std::string>(), "OCSP responder URL for authorityInfoAccess")(
              "policy-oid", po::value<std::string>(), "certificate policy OID")(
              "cps-url", po::value<std::string>(), "CPS URL qualifier")(
-             "crl-hours", po::value<int>()->default_value(72), "CRL validity in hours (R21)");
+             "crl-hours", po::value<int>()->default_value(72), "list validity in hours (R21)")(
+             "partition-size", po::value<int>()->default_value(100000), "certificates per CRL partition (R23)");
        },
        cmd_init},
       {"issue", "issue a certificate from a PKCS#10 request",
        [](po::options_description& o) {
+         add_state(o);
          add_pin_option(o);
-         o.add_options()("state", po::value<std::string>()->required(), "CA state folder")(
-             "csr", po::value<std::string>()->required(), "PKCS#10 request (DER or PEM)")(
-             "profile", po::value<std::string>()->required(), "profile name (see 'profiles')")(
-             "out", po::value<std::string>()->required(), "where to write the certificate (DER; never overwritten)");
+         o.add_options()("profile", po::value<std::string>()->required(), "profile name (see 'profiles')");
+         add_request_options(o);
        },
        cmd_issue},
-      {"revoke", "record a revocation (then run 'crl')",
+      {"cross-certify", "sign a Bridge CA's request with the cross-certificate profile (R13)",
        [](po::options_description& o) {
-         o.add_options()("state", po::value<std::string>()->required(), "CA state folder")(
-             "serial", po::value<std::string>()->required(), "serial number in hexadecimal")(
+         add_state(o);
+         add_pin_option(o);
+         o.add_options()("profile", po::value<std::string>()->default_value("cross-certificate"), "profile name");
+         add_request_options(o);
+       },
+       cmd_cross_certify},
+      {"revoke", "revoke a certificate and sign the affected lists at once (R21)",
+       [](po::options_description& o) {
+         add_state(o);
+         add_pin_option(o);
+         o.add_options()("serial", po::value<std::string>()->required(), "serial number in hexadecimal")(
              "reason", po::value<std::string>()->required(), "keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation")(
-             "invalidity-date", po::value<std::string>(), "when the key is known or suspected to have been compromised (YYYY-MM-DDTHH:MM:SSZ)");
+             "invalidity-date", po::value<std::string>(), "when the key is known or suspected to have been compromised")(
+             "out-dir", po::value<std::string>(), "also write the new lists here");
        },
        cmd_revoke},
-      {"crl", "sign a new CRL",
+      {"crl", "sign the CRL partitions, ARL and fullCRL of every generation",
        [](po::options_description& o) {
+         add_state(o);
          add_pin_option(o);
-         o.add_options()("state", po::value<std::string>()->required(), "CA state folder")(
-             "out", po::value<std::string>()->required(), "where to write the CRL (DER)");
+         o.add_options()("out-dir", po::value<std::string>()->required(), "folder for the lists (<scope>.crl)")(
+             "scope", po::value<std::vector<std::string>>(), "only this list (e.g. g1-CRL1, g1-arl, g1-full); repeatable")(
+             "schedule", po::value<int>()->default_value(0), "also pre-sign the lists of the next DAYS days");
        },
        cmd_crl},
-      {"show", "print a certificate, CRL or request after strict parsing",
-       [](po::options_description& o) { o.add_options()("file", po::value<std::string>()->required(), "DER or PEM file"); },
-       cmd_show, "file"},
-      {"profiles", "list certificate profiles", [](po::options_description&) {}, cmd_profiles},
+      {"rollover", "new CA key, new self-signed certificate and link certificates (R11, R12)",
+       [](po::options_description& o) {
+         add_state(o);
+         add_pin_option(o);
+         o.add_options()("new-key-label", po::value<std::string>()->required(), "label of the new key")(
+             "key-type", po::value<std::string>()->default_value("rsa2048"), "rsa2048, rsa3072, rsa4096, p256 or p384");
+       },
+       cmd_rollover},
+      {"compromise", "CA key compromise: revoke all it signed, final lists, refuse the key (R25)",
+       [](po::options_description& o) {
+         add_state(o);
+         add_pin_option(o);
+         o.add_options()("generation", po::value<int>()->required(), "key generation")(
+             "out-dir", po::value<std::string>()->required(), "folder for the final lists");
+       },
+       cmd_compromise},
+      {"terminate", "terminate the CA: revoke everything, keep signing lists (R26)",
+       [](po::options_description& o) {
+         add_state(o);
+         add_pin_option(o);
+         o.add_options()("confirm", po::value<std::string>()->required(), "must be the word 'terminate'")(
+             "out-dir", po::value<std::string>()->required(), "folder for the lists");
+       },
+       cmd_terminate},
+      {"status", "keys, generations, counts and the next lists due", add_state, cmd_status},
+      {"publish", "write the repository: CA, link and cross certificates, latest lists, fingerprints",
+       [](po::options_description& o) {
+         add_state(o);
+         o.add_options()("out-dir", po::value<std::string>()->required(), "repository folder");
+       },
+       cmd_publish},
+      {"profiles", "list the certificate profiles", add_state, cmd_profiles},
   };
 }
-
 
 }  // namespace hanko::offline

@@ -11,7 +11,8 @@ namespace {
 constexpr const char* kProgram = "hanko-offline";
 
 std::vector<Command> commands() {
-  std::vector<Command> all = ca_commands();
+  std::vector<Command> all = tool_commands();
+  for (Command& c : ca_commands()) all.push_back(std::move(c));
   return all;
 }
 

@@ -1,45 +1,178 @@
 #include "hanko/offline/profiles.h"
 
+#include <sstream>
+
 #include "hanko/pki/extensions.h"
 
 namespace hanko::offline {
 
-const std::vector<Profile>& builtin_profiles() {
-  static const std::vector<Profile> kProfiles = [] {
-    using namespace pki;
-    Profile subscriber;
-    subscriber.name = "subscriber-signature";
-    subscriber.description = "subscriber signature certificate, 3 years (JPKI 1-3-2)";
-    subscriber.validity_years = 3;
-    subscriber.key_usage = key_usage::kDigitalSignature | key_usage::kNonRepudiation;
-    subscriber.copy_subject_alt_name = true;
-    subscriber.allowed_curves = {oid::kP256, oid::kP384};
+namespace {
 
-    Profile ocsp;
-    ocsp.name = "ocsp-responder";
-    ocsp.description = "OCSP responder certificate, 1 year (JPKI 1-3-2, RFC 6960)";
-    ocsp.validity_years = 1;
-    ocsp.key_usage = key_usage::kDigitalSignature;
-    ocsp.extended_key_usage = {oid::kKpOcspSigning};
-    ocsp.ocsp_no_check = true;
-    ocsp.allowed_curves = {oid::kP256, oid::kP384};
-
-    Profile server;
-    server.name = "verification-server";
-    server.description = "signature-verification server certificate, 1 year (JPKI 1-3-2)";
-    server.validity_years = 1;
-    server.key_usage = key_usage::kDigitalSignature;
-    server.extended_key_usage = {oid::kKpServerAuth};
-    server.copy_subject_alt_name = true;
-    server.allowed_curves = {oid::kP256, oid::kP384};
-    return std::vector<Profile>{subscriber, ocsp, server};
-  }();
-  return kProfiles;
+std::string trim(std::string_view s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos) return {};
+  const auto e = s.find_last_not_of(" \t\r\n");
+  return std::string(s.substr(b, e - b + 1));
 }
 
-const Profile& find_profile(std::string_view name) {
+std::vector<std::string> list(const std::string& value) {
+  std::vector<std::string> out;
+  std::stringstream in(value);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!trim(item).empty()) out.push_back(trim(item));
+  }
+  return out;
+}
+
+std::uint32_t key_usage_bit(const std::string& name) {
+  static const char* const kNames[] = {"digitalSignature", "nonRepudiation", "keyEncipherment",
+                                       "dataEncipherment", "keyAgreement",   "keyCertSign",
+                                       "cRLSign",          "encipherOnly",   "decipherOnly"};
+  for (unsigned bit = 0; bit < 9; ++bit) {
+    if (name == kNames[bit]) return 1u << bit;
+  }
+  throw PolicyError("unknown key usage '" + name + "'");
+}
+
+pki::Oid purpose(const std::string& name) {
+  if (name == "serverAuth") return pki::oid::kKpServerAuth;
+  if (name == "clientAuth") return pki::oid::kKpClientAuth;
+  if (name == "emailProtection") return pki::oid::kKpEmailProtection;
+  if (name == "codeSigning") return pki::oid::kKpCodeSigning;
+  if (name == "timeStamping") return pki::oid::kKpTimeStamping;
+  if (name == "OCSPSigning") return pki::oid::kKpOcspSigning;
+  return pki::Oid(name);
+}
+
+pki::Oid curve(const std::string& name) {
+  if (name == "P-256") return pki::oid::kP256;
+  if (name == "P-384") return pki::oid::kP384;
+  throw PolicyError("unknown curve '" + name + "' (P-256 or P-384)");
+}
+
+}  // namespace
+
+std::string Profile::validity_text() const {
+  return validity_years ? std::to_string(validity_years) + " years" : std::to_string(validity_days) + " days";
+}
+
+std::string default_profiles_text() {
+  return R"(# Certificate profiles: reviewed content. A request can never widen what a profile allows.
+# validity: Ny (years) or Nd (days). subject_alt_name: none, from-request or jpki-basic-four.
+
+[subscriber-signature]
+# JPKI 1-3-2, 3-1-2: signature certificate, 3 years, basic four information in subjectAltName
+validity = 3y
+key_usage = digitalSignature, nonRepudiation
+subject_alt_name = jpki-basic-four
+min_rsa_bits = 2048
+curves = P-256, P-384
+
+[ocsp-responder]
+# JPKI 1-3-2, RFC 6960 4.2.2.2: 1 year, id-kp-OCSPSigning, OCSP no-check
+validity = 1y
+key_usage = digitalSignature
+extended_key_usage = OCSPSigning
+ocsp_no_check = yes
+min_rsa_bits = 2048
+curves = P-256, P-384
+
+[verification-server]
+# JPKI 1-3-2: signature-verification server, 1 year
+validity = 1y
+key_usage = digitalSignature, keyEncipherment
+extended_key_usage = serverAuth
+subject_alt_name = from-request
+min_rsa_bits = 2048
+curves = P-256, P-384
+
+[cross-certificate]
+# G-ID 7, JPKI 1-3-2: certificate for the Bridge CA, at most 5 years, policyMappings
+cross_certificate = yes
+validity = 5y
+key_usage = keyCertSign, cRLSign
+path_length = 1
+min_rsa_bits = 2048
+curves = P-256, P-384
+)";
+}
+
+std::vector<Profile> parse_profiles(std::string_view text) {
+  std::vector<Profile> profiles;
+  std::istringstream in{std::string(text)};
+  std::string line;
+  int number = 0;
+  try {
+    while (std::getline(in, line)) {
+      ++number;
+      const std::string t = trim(line);
+      if (t.empty() || t[0] == '#') continue;
+      if (t.front() == '[') {
+        if (t.back() != ']' || t.size() < 3) throw PolicyError("malformed section header");
+        profiles.emplace_back();
+        profiles.back().name = t.substr(1, t.size() - 2);
+        continue;
+      }
+      if (profiles.empty()) throw PolicyError("setting outside a [profile] section");
+      Profile& p = profiles.back();
+      const auto eq = t.find('=');
+      if (eq == std::string::npos) throw PolicyError("expected key = value");
+      const std::string key = trim(t.substr(0, eq));
+      const std::string value = trim(t.substr(eq + 1));
+      const auto yes = [&] {
+        if (value != "yes" && value != "no") throw PolicyError("'" + key + "' must be yes or no");
+        return value == "yes";
+      };
+      if (key == "validity") {
+        if (value.size() < 2) throw PolicyError("validity must look like 3y or 365d");
+        const int n = std::stoi(value.substr(0, value.size() - 1));
+        if (n <= 0) throw PolicyError("validity must be positive");
+        if (value.back() == 'y') p.validity_years = n;
+        else if (value.back() == 'd') p.validity_days = n;
+        else throw PolicyError("validity must look like 3y or 365d");
+      } else if (key == "key_usage") {
+        for (const std::string& u : list(value)) p.key_usage |= key_usage_bit(u);
+      } else if (key == "extended_key_usage") {
+        for (const std::string& u : list(value)) p.extended_key_usage.push_back(purpose(u));
+      } else if (key == "ocsp_no_check") {
+        p.ocsp_no_check = yes();
+      } else if (key == "cross_certificate") {
+        p.cross_certificate = yes();
+      } else if (key == "subject_alt_name") {
+        if (value == "none") p.subject_alt_name = SubjectAltNameSource::kNone;
+        else if (value == "from-request") p.subject_alt_name = SubjectAltNameSource::kFromRequest;
+        else if (value == "jpki-basic-four") p.subject_alt_name = SubjectAltNameSource::kJpkiBasicFour;
+        else throw PolicyError("subject_alt_name must be none, from-request or jpki-basic-four");
+      } else if (key == "path_length") {
+        p.path_length = std::stoi(value);
+      } else if (key == "min_rsa_bits") {
+        p.min_rsa_bits = static_cast<unsigned>(std::stoul(value));
+      } else if (key == "curves") {
+        for (const std::string& c : list(value)) p.allowed_curves.push_back(curve(c));
+      } else {
+        throw PolicyError("unknown setting '" + key + "'");
+      }
+    }
+    for (const Profile& p : profiles) {
+      if (p.key_usage == 0) throw PolicyError("profile '" + p.name + "' has no key_usage");
+      if (!p.validity_years && !p.validity_days) throw PolicyError("profile '" + p.name + "' has no validity");
+      if (p.cross_certificate && (p.validity_years > 5 || p.validity_days > 5 * 366)) {
+        throw PolicyError("profile '" + p.name + "': cross-certificates are valid at most 5 years (R13)");
+      }
+      if (p.min_rsa_bits < 2048) throw PolicyError("profile '" + p.name + "': RSA keys below 2048 bits are not accepted (R2)");
+    }
+  } catch (const PolicyError& e) {
+    throw PolicyError("profiles.conf line " + std::to_string(number) + ": " + e.what());
+  } catch (const std::logic_error& e) {
+    throw PolicyError("profiles.conf line " + std::to_string(number) + ": not a number");
+  }
+  return profiles;
+}
+
+const Profile& find_profile(const std::vector<Profile>& profiles, std::string_view name) {
   std::string known;
-  for (const Profile& p : builtin_profiles()) {
+  for (const Profile& p : profiles) {
     if (p.name == name) return p;
     known += (known.empty() ? "" : ", ") + p.name;
   }
@@ -49,9 +182,9 @@ const Profile& find_profile(std::string_view name) {
 void check_key_against_profile(const pki::PublicKey& key, const Profile& profile) {
   if (key.algorithm == pki::KeyAlgorithm::kRsa) {
     if (key.bits < profile.min_rsa_bits) {
-      throw PolicyError("the request's RSA key has " + std::to_string(key.bits) +
-                        " bits; profile '" + profile.name + "' needs at least " +
-                        std::to_string(profile.min_rsa_bits) + " (ask the subscriber for a new key)");
+      throw PolicyError("the request's RSA key has " + std::to_string(key.bits) + " bits; profile '" +
+                        profile.name + "' needs at least " + std::to_string(profile.min_rsa_bits) +
+                        " (ask the subscriber for a new key)");
     }
     if (key.bits > 8192) throw PolicyError("the request's RSA key is larger than 8192 bits");
     return;

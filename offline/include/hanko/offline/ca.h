@@ -1,9 +1,12 @@
 #pragma once
-// What the CA does, independent of where its key is and of the clock: time, randomness and the
-// signer are passed in.
+// What the CA does, independent of where its keys are and of the clock: time, randomness and
+// signers are passed in. Every operation either completes in the database or leaves it unchanged.
+#include <functional>
 #include <optional>
+#include <string>
+#include <vector>
 
-#include "hanko/offline/ca_state.h"
+#include "hanko/offline/ca_store.h"
 #include "hanko/offline/profiles.h"
 #include "hanko/pki/csr.h"
 
@@ -13,42 +16,89 @@ class RandomNumberGenerator;
 
 namespace hanko::offline {
 
-struct CaCertificateRequest {
-  pki::Name subject;
-  pki::Time not_before{};
-  int validity_years = 10;  // R10
-};
+// Gives the signer for a key generation (the HSM key with the generation's label).
+using SignerFor = std::function<pki::Signer&(const KeyGeneration&)>;
 
 // A self-signed CA certificate: basicConstraints cA (critical), keyCertSign + cRLSign, SKI = AKI.
-Bytes make_self_signed_certificate(const CaCertificateRequest& request, pki::Signer& signer,
-                                   CryptoPP::RandomNumberGenerator& rng);
+pki::CertificateTemplate self_signed_template(const pki::Name& subject, const pki::PublicKey& key,
+                                              pki::Time not_before, pki::Time not_after,
+                                              CryptoPP::RandomNumberGenerator& rng);
 
-// Everything that will go into a certificate, for the operator to read before it is signed.
-struct IssuancePlan {
-  pki::CertificateTemplate certificate;
-  const Profile* profile = nullptr;
-  std::string summary;
+struct IssueRequest {
+  pki::CertificationRequest csr;
+  std::string profile;
+  std::string partition_group;  // a named CRL partition (e.g. a municipality); empty: by size
+  std::vector<std::pair<pki::Oid, std::string>> subject_data;  // JPKI basic four, as otherNames
+  std::vector<pki::PolicyMapping> policy_mappings;             // cross-certificates only
+  std::string requested_by = "operator";
+  std::string batch_id;
+  std::string decision = "approved at the signer console";
 };
 
-// Checks the request against the profile and the CA's records and lays out the certificate.
-// Throws PolicyError naming what is wrong; writes nothing.
-IssuancePlan plan_issuance(const CaState& state, const pki::CertificationRequest& request,
-                           const Profile& profile, pki::Time now,
-                           CryptoPP::RandomNumberGenerator& rng);
+struct PlannedCertificate {
+  pki::CertificateTemplate certificate;
+  CertificateRecord record;  // everything but the DER
+  std::string summary;       // what the operator reads before signing
+};
 
-// Signs a plan and records the certificate. Checks first that the signer's key is the CA's.
-Bytes issue(CaState& state, const IssuancePlan& plan, pki::Signer& signer);
+class Ca {
+ public:
+  Ca(CaStore& store, std::vector<Profile> profiles) : m_store(store), m_profiles(std::move(profiles)) {}
 
-// R22: the reasons this CA uses. Refuses certificateHold (no suspension) and the rest.
+  CaStore& store() noexcept { return m_store; }
+  const std::vector<Profile>& profiles() const noexcept { return m_profiles; }
+
+  // Checks a request against its profile and the records (R16 duplicates, validity inside the
+  // CA certificate) and lays the certificate out. `pending_subjects` holds subjects planned
+  // earlier in the same batch. Throws PolicyError naming what is wrong; writes nothing.
+  PlannedCertificate plan(const IssueRequest& request, pki::Time now, CryptoPP::RandomNumberGenerator& rng,
+                          const std::vector<Bytes>& pending_subjects = {});
+
+  // Signs every plan with the current generation's key, re-parses each certificate, verifies it
+  // and compares its TBS with the plan, then records all of them in one transaction.
+  std::vector<Bytes> issue(const std::vector<PlannedCertificate>& plans, pki::Signer& signer, pki::Time now);
+
+  // R22 reasons only; refuses certificateHold. Records the revocation and returns the scopes of
+  // the lists that must be reissued now (R21).
+  std::vector<std::string> revoke(const pki::Serial& serial, pki::ReasonCode reason, pki::Time now,
+                                  std::optional<pki::Time> invalidity_date);
+
+  // Every list of every generation whose key may still sign (partitions, ARL, fullCRL).
+  std::vector<std::string> all_scopes();
+  // Signs the named lists with `this_update` (a schedule passes future times) and stores them.
+  std::vector<StoredCrl> make_lists(const std::vector<std::string>& scopes, pki::Time this_update,
+                                    pki::Time now, const SignerFor& signer_for);
+
+  // R11, R12: a new generation with `new_signer`'s key, its self-signed certificate (same name)
+  // and the NewWithOld / OldWithNew link certificates. Returns the three certificates.
+  struct Rollover {
+    Bytes self_signed, new_with_old, old_with_new;
+    int generation = 0;
+  };
+  Rollover rollover(const std::string& new_key_label, pki::Signer& old_signer, pki::Signer& new_signer,
+                    pki::Time now, CryptoPP::RandomNumberGenerator& rng);
+
+  // R25: revoke everything the generation signed with cACompromise and mark its key compromised.
+  // Returns the scopes whose final lists must be signed (before the key is refused).
+  std::vector<std::string> compromise(int generation, pki::Time now);
+  // R26: revoke everything (cessationOfOperation); issuance stops, lists continue.
+  std::vector<std::string> terminate(pki::Time now);
+
+  // Warnings for the operator: key life shorter than the longest profile (R11), lists due.
+  std::vector<std::string> warnings(pki::Time now);
+
+  static std::string scope_name(int generation, const std::string& list);  // "g1-CRL1", "g1-arl"
+
+ private:
+  const Profile& profile(std::string_view name) const { return find_profile(m_profiles, name); }
+  std::vector<Bytes> sign_and_check(const std::vector<PlannedCertificate>& plans, pki::Signer& signer);
+
+  CaStore& m_store;
+  std::vector<Profile> m_profiles;
+};
+
 pki::ReasonCode check_revocation_reason(std::string_view name);
-
-void revoke(CaState& state, const pki::Serial& serial, pki::ReasonCode reason, pki::Time now,
-            std::optional<pki::Time> invalidity_date);
-
-// A full CRL of every revoked, unexpired certificate, valid crl_validity_hours (R21).
-Bytes make_crl(CaState& state, pki::Time now, pki::Signer& signer);
-
-// Refuses a signer whose public key is not the one in ca.crt.
-void check_signer_matches_ca(const CaState& state, const pki::Signer& signer);
+// Refuses a signer whose public key is not the generation's.
+void check_signer_matches(const KeyGeneration& generation, const pki::Signer& signer);
 
 }  // namespace hanko::offline

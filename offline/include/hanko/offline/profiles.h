@@ -1,7 +1,9 @@
 #pragma once
 // Certificate profiles: what a certificate of each kind may contain. A request only supplies the
-// subject and key; it can never widen what its profile allows.
+// subject, the key and (for JPKI) the subject data; it can never widen what its profile allows.
+// Profiles are reviewed configuration in <state>/profiles.conf; defaults come from the statements.
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -10,31 +12,46 @@
 
 namespace hanko::offline {
 
+enum class SubjectAltNameSource { kNone, kFromRequest, kJpkiBasicFour };
+
 struct Profile {
   std::string name;
-  std::string description;
+  bool cross_certificate = false;   // CA certificate for a bridge CA (R13)
   int validity_years = 0;
   int validity_days = 0;
   std::uint32_t key_usage = 0;
   std::vector<pki::Oid> extended_key_usage;
   bool ocsp_no_check = false;
-  bool copy_subject_alt_name = false;  // take subjectAltName from the request's extensionRequest
-  bool policy_and_distribution = true; // certificatePolicies, cRLDistributionPoints, AIA
-  unsigned min_rsa_bits = 2048;        // R2
+  SubjectAltNameSource subject_alt_name = SubjectAltNameSource::kNone;
+  std::optional<int> path_length;   // cross certificates
+  unsigned min_rsa_bits = 2048;     // R2
   std::vector<pki::Oid> allowed_curves;
+
+  std::string validity_text() const;
 };
-
-// The built-in profiles from the practice statements: subscriber-signature (3 years, R14),
-// ocsp-responder (1 year, R15), verification-server (1 year, R15).
-const std::vector<Profile>& builtin_profiles();
-const Profile& find_profile(std::string_view name);  // throws naming the known profiles
-
-// Throws PolicyError when the key does not meet the profile.
-void check_key_against_profile(const pki::PublicKey& key, const Profile& profile);
 
 class PolicyError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// subscriber-signature (3 years, JPKI basic four, R14), ocsp-responder and verification-server
+// (1 year, R15), cross-certificate (5 years at most, R13).
+std::string default_profiles_text();
+std::vector<Profile> parse_profiles(std::string_view text);  // throws PolicyError naming the line
+const Profile& find_profile(const std::vector<Profile>& profiles, std::string_view name);
+
+// Throws PolicyError when the key does not meet the profile.
+void check_key_against_profile(const pki::PublicKey& key, const Profile& profile);
+
+// JPKI basic four information (R14) as otherName types 1.2.392.200149.8.5.5.x.
+namespace jpki {
+inline const pki::Oid kName{"1.2.392.200149.8.5.5.1"};
+inline const pki::Oid kNameSubstituted{"1.2.392.200149.8.5.5.2"};
+inline const pki::Oid kGender{"1.2.392.200149.8.5.5.3"};
+inline const pki::Oid kDateOfBirth{"1.2.392.200149.8.5.5.4"};
+inline const pki::Oid kAddress{"1.2.392.200149.8.5.5.5"};
+inline const pki::Oid kAddressSubstituted{"1.2.392.200149.8.5.5.6"};
+}  // namespace jpki
 
 }  // namespace hanko::offline

@@ -1,0 +1,30 @@
+#pragma once
+// The CA's keys for one command run: one logged-in session on the CA token and a signer per key
+// generation, made when first needed. Compromised keys are refused unless explicitly allowed
+// (only the compromise procedure signs its final lists with one).
+#include <map>
+#include <memory>
+
+#include "hanko/offline/ca.h"
+#include "hanko/offline/command.h"
+#include "hanko/offline/hsm_signer.h"
+
+namespace hanko::offline {
+
+class CaKeys {
+ public:
+  CaKeys(const CaConfig& config, hsm::Secret pin, bool read_write);
+  pki::Signer& signer(const KeyGeneration& generation);
+  SignerFor signer_for() {
+    return [this](const KeyGeneration& g) -> pki::Signer& { return signer(g); };
+  }
+  void allow_compromised(bool allow) { m_allow_compromised = allow; }
+  hsm::Session& session() { return *m_token.session; }
+
+ private:
+  TokenAccess m_token;
+  std::map<std::string, std::unique_ptr<HsmSigner>> m_signers;
+  bool m_allow_compromised = false;
+};
+
+}  // namespace hanko::offline

@@ -1,0 +1,153 @@
+#pragma once
+// The signer's CA database (SQLite, full synchronous writes): key generations, issued
+// certificates with their requester and decision, revocations, CRL numbers per scope, signed
+// lists, processed batch ids and registered RA keys. Lives in <state>/ca.db beside the reviewed
+// configuration (ca.conf, profiles.conf). A lock file keeps a second process out.
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hanko/offline/files.h"
+#include "hanko/offline/sqlite.h"
+#include "hanko/pki/certificate.h"
+#include "hanko/pki/crl.h"
+
+namespace hanko::offline {
+
+struct CaConfig {
+  std::string module;
+  std::string token;
+  // CRL distribution point URL templates; "{scope}" becomes the list's name (e.g. g1-CRL1).
+  std::vector<std::string> crl_urls;
+  std::string ocsp_url;
+  std::string policy_oid;
+  std::string cps_url;
+  int crl_validity_hours = 72;  // R21: each list valid 72 hours
+  int crl_interval_hours = 24;  // R21: next list planned after 24 hours
+  int partition_size = 100000;  // R23: subscriber certificates per CRL partition
+
+  std::string serialize() const;
+  static CaConfig parse(std::string_view text);  // throws std::runtime_error naming the line
+  std::vector<std::string> urls_for(const std::string& scope) const;
+};
+
+enum class GenerationStatus { kActive, kRetired, kCompromised };
+std::string_view generation_status_name(GenerationStatus s);
+
+struct KeyGeneration {
+  int number = 0;
+  std::string key_label;
+  pki::SignatureAlgorithm algorithm{};
+  Bytes certificate;  // the generation's self-signed certificate
+  GenerationStatus status = GenerationStatus::kActive;
+  pki::Time created{};
+};
+
+// What a certificate is, for the lists it belongs to (R20): subscriber certificates go on the
+// CRL partitions, CA certificates (self-signed, link, cross) on the ARL, all on the fullCRL.
+enum class CertificateKind { kSubscriber, kSelfSigned, kLink, kCross };
+std::string_view kind_name(CertificateKind k);
+bool is_ca_kind(CertificateKind k);
+
+struct CertificateRecord {
+  pki::Serial serial;
+  int generation = 0;
+  CertificateKind kind = CertificateKind::kSubscriber;
+  std::string profile;
+  std::string subject;  // display form
+  Bytes subject_der;
+  pki::Time not_before{};
+  pki::Time not_after{};
+  std::string partition;  // subscriber certificates only
+  Bytes der;
+  std::string requested_by;  // RA operator
+  std::string batch_id;      // hex, empty for commands run by hand
+  std::string decision;      // who approved, e.g. "approved by operator at signer"
+  bool revoked = false;
+  std::optional<pki::Time> revoked_at;
+  std::optional<pki::ReasonCode> reason;
+  std::optional<pki::Time> invalidity_date;
+};
+
+struct StoredCrl {
+  std::string scope;
+  std::uint64_t number = 0;
+  pki::Time this_update{};
+  pki::Time next_update{};
+  Bytes der;
+};
+
+class CaStore {
+ public:
+  // Creates a new state folder with its first key generation; refuses an existing CA.
+  static void create(const std::filesystem::path& dir, const CaConfig& config,
+                     const KeyGeneration& first, const CertificateRecord& self_signed, pki::Time now);
+  // Checks, before any key is generated, that `dir` can become a new state folder.
+  static void check_can_create(const std::filesystem::path& dir);
+
+  // Opens an existing state folder: takes the lock and checks the database's integrity.
+  explicit CaStore(std::filesystem::path dir);
+
+  const std::filesystem::path& dir() const noexcept { return m_dir; }
+  const CaConfig& config() const noexcept { return m_config; }
+  sql::Database& db() noexcept { return *m_db; }
+
+  // The newest time recorded; commands refuse to run with a clock earlier than this.
+  pki::Time newest_time();
+  void check_clock(pki::Time now);
+  void record_time(pki::Time now);  // within the caller's transaction
+
+  bool terminated();
+  void set_terminated(pki::Time now);
+
+  std::vector<KeyGeneration> generations();
+  KeyGeneration generation(int number);
+  KeyGeneration current_generation();  // the newest active one
+  void add_generation(const KeyGeneration& g);
+  void set_generation_status(int number, GenerationStatus status);
+
+  bool serial_exists(const pki::Serial& serial);
+  std::optional<CertificateRecord> find(const pki::Serial& serial);
+  // A valid (unrevoked, unexpired) subscriber certificate with exactly this subject (R16).
+  std::optional<pki::Serial> valid_for_subject(BytesView subject_der, pki::Time now);
+  void insert(const CertificateRecord& record);
+  void mark_revoked(const pki::Serial& serial, pki::Time when, pki::ReasonCode reason,
+                    std::optional<pki::Time> invalidity_date);
+  std::int64_t count_certificates(int generation, std::optional<bool> revoked = std::nullopt);
+  // Serials of valid certificates signed by a generation (for compromise and termination).
+  std::vector<pki::Serial> valid_serials(int generation);
+  std::vector<CertificateRecord> certificates_of_kind(CertificateKind kind);
+
+  // The partition a new subscriber certificate of `generation` goes to: the named group, or the
+  // newest numbered partition CRL<n> while it holds fewer than partition_size certificates.
+  std::string assign_partition(int generation, const std::string& group);
+  std::vector<std::string> partitions(int generation);
+
+  // Calls `entry` for every revoked, unexpired certificate in a list's scope.
+  enum class ListKind { kPartition, kArl, kFull };
+  void for_each_revoked(int generation, ListKind kind, const std::string& partition, pki::Time now,
+                        const std::function<void(pki::RevokedCertificate&&)>& entry);
+
+  // Takes the next CRL number of a scope and commits it at once, before the list is signed.
+  std::uint64_t reserve_crl_number(const std::string& scope);
+  void store_crl(const StoredCrl& crl);
+  std::optional<StoredCrl> latest_crl(const std::string& scope);
+  std::vector<StoredCrl> latest_crls();
+
+  bool batch_seen(const std::string& batch_id);
+  void record_batch(const std::string& batch_id, pki::Time when, int items, int issued, int refused);
+
+  void register_ra_key(const std::string& name, BytesView spki, pki::Time when);
+  std::optional<Bytes> ra_key(const std::string& name);  // only if active
+
+ private:
+  std::filesystem::path m_dir;
+  FileLock m_lock;
+  CaConfig m_config;
+  std::unique_ptr<sql::Database> m_db;
+};
+
+}  // namespace hanko::offline

@@ -1,0 +1,93 @@
+#pragma once
+// A thin RAII layer over SQLite's C API: the connection, prepared statements and transactions.
+// Errors name the SQL that failed and SQLite's own message.
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "hanko/pki/bytes.h"
+
+namespace hanko::offline::sql {
+
+class Error : public std::runtime_error {
+ public:
+  Error(const std::string& what, int code) : std::runtime_error(what), m_code(code) {}
+  int code() const noexcept { return m_code; }
+
+ private:
+  int m_code;
+};
+
+class Statement;
+
+class Database {
+ public:
+  // Opens (creating when `create`) a database with full synchronous writes and WAL.
+  Database(const std::string& path, bool create);
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+  ~Database() noexcept;
+
+  void exec(const char* sql);
+  Statement prepare(const char* sql);
+  sqlite3* handle() const noexcept { return m_db; }
+  std::int64_t changes() const noexcept { return sqlite3_changes64(m_db); }
+
+ private:
+  sqlite3* m_db = nullptr;
+};
+
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql);
+  Statement(Statement&& other) noexcept;
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  ~Statement() noexcept;
+
+  Statement& bind(int index, std::int64_t value);
+  Statement& bind(int index, const std::string& value);
+  Statement& bind(int index, BytesView value);
+  Statement& bind_null(int index);
+  template <class T>
+  Statement& bind(int index, const std::optional<T>& value) {
+    return value ? bind(index, *value) : bind_null(index);
+  }
+
+  // Steps once: true while a row is available.
+  bool step();
+  // Runs a statement that returns no rows.
+  void run();
+  void reset();
+
+  bool is_null(int column) const;
+  std::int64_t integer(int column) const;
+  std::string text(int column) const;
+  Bytes blob(int column) const;
+  BytesView blob_view(int column) const;  // valid until the next step
+  std::optional<std::int64_t> optional_integer(int column) const;
+
+ private:
+  [[noreturn]] void fail(const char* what, int rc) const;
+  sqlite3* m_db;
+  sqlite3_stmt* m_stmt = nullptr;
+};
+
+// BEGIN IMMEDIATE ... COMMIT; rolls back in the destructor unless committed.
+class Transaction {
+ public:
+  explicit Transaction(Database& db);
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  ~Transaction() noexcept;
+  void commit();
+
+ private:
+  Database& m_db;
+  bool m_done = false;
+};
+
+}  // namespace hanko::offline::sql

@@ -1,0 +1,537 @@
+#include "hanko/offline/ca_store.h"
+
+#include <sstream>
+
+namespace hanko::offline {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE generations (
+  number INTEGER PRIMARY KEY,
+  key_label TEXT NOT NULL UNIQUE,
+  algorithm TEXT NOT NULL,
+  certificate BLOB NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('active', 'retired', 'compromised')),
+  created INTEGER NOT NULL);
+CREATE TABLE certificates (
+  serial BLOB PRIMARY KEY,
+  generation INTEGER NOT NULL REFERENCES generations(number),
+  kind TEXT NOT NULL,
+  profile TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  subject_der BLOB NOT NULL,
+  not_before INTEGER NOT NULL,
+  not_after INTEGER NOT NULL,
+  partition TEXT NOT NULL,
+  der BLOB NOT NULL,
+  requested_by TEXT NOT NULL,
+  batch_id TEXT NOT NULL,
+  decision TEXT NOT NULL,
+  revoked_at INTEGER,
+  reason INTEGER,
+  invalidity INTEGER);
+CREATE INDEX certificates_subject ON certificates(subject_der) WHERE revoked_at IS NULL;
+CREATE INDEX certificates_revoked ON certificates(generation, kind, partition) WHERE revoked_at IS NOT NULL;
+CREATE TABLE crl_numbers (scope TEXT PRIMARY KEY, last INTEGER NOT NULL);
+CREATE TABLE crls (
+  scope TEXT NOT NULL,
+  number INTEGER NOT NULL,
+  this_update INTEGER NOT NULL,
+  next_update INTEGER NOT NULL,
+  der BLOB NOT NULL,
+  PRIMARY KEY (scope, number));
+CREATE TABLE batches (
+  batch_id TEXT PRIMARY KEY,
+  processed INTEGER NOT NULL,
+  items INTEGER NOT NULL,
+  issued INTEGER NOT NULL,
+  refused INTEGER NOT NULL);
+CREATE TABLE ra_keys (
+  name TEXT PRIMARY KEY,
+  spki BLOB NOT NULL,
+  active INTEGER NOT NULL,
+  registered INTEGER NOT NULL);
+)sql";
+
+std::string trim(std::string_view s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos) return {};
+  const auto e = s.find_last_not_of(" \t\r\n");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+std::int64_t seconds(pki::Time t) { return t.time_since_epoch().count(); }
+pki::Time from_seconds(std::int64_t s) { return pki::Time(std::chrono::seconds(s)); }
+std::optional<std::int64_t> seconds(std::optional<pki::Time> t) {
+  return t ? std::optional<std::int64_t>(seconds(*t)) : std::nullopt;
+}
+
+GenerationStatus parse_status(const std::string& s) {
+  if (s == "active") return GenerationStatus::kActive;
+  if (s == "retired") return GenerationStatus::kRetired;
+  return GenerationStatus::kCompromised;
+}
+
+CertificateKind parse_kind(const std::string& s) {
+  if (s == "self-signed") return CertificateKind::kSelfSigned;
+  if (s == "link") return CertificateKind::kLink;
+  if (s == "cross") return CertificateKind::kCross;
+  return CertificateKind::kSubscriber;
+}
+
+KeyGeneration read_generation(const sql::Statement& s) {
+  KeyGeneration g;
+  g.number = static_cast<int>(s.integer(0));
+  g.key_label = s.text(1);
+  g.algorithm = *pki::parse_signature_algorithm_name(s.text(2));
+  g.certificate = s.blob(3);
+  g.status = parse_status(s.text(4));
+  g.created = from_seconds(s.integer(5));
+  return g;
+}
+
+constexpr const char* kCertificateColumns =
+    "serial, generation, kind, profile, subject, subject_der, not_before, not_after, partition, der, "
+    "requested_by, batch_id, decision, revoked_at, reason, invalidity";
+
+CertificateRecord read_certificate(const sql::Statement& s) {
+  CertificateRecord r;
+  r.serial = pki::Serial(s.blob_view(0));
+  r.generation = static_cast<int>(s.integer(1));
+  r.kind = parse_kind(s.text(2));
+  r.profile = s.text(3);
+  r.subject = s.text(4);
+  r.subject_der = s.blob(5);
+  r.not_before = from_seconds(s.integer(6));
+  r.not_after = from_seconds(s.integer(7));
+  r.partition = s.text(8);
+  r.der = s.blob(9);
+  r.requested_by = s.text(10);
+  r.batch_id = s.text(11);
+  r.decision = s.text(12);
+  if (!s.is_null(13)) {
+    r.revoked = true;
+    r.revoked_at = from_seconds(s.integer(13));
+  }
+  if (!s.is_null(14)) r.reason = static_cast<pki::ReasonCode>(s.integer(14));
+  if (!s.is_null(15)) r.invalidity_date = from_seconds(s.integer(15));
+  return r;
+}
+
+}  // namespace
+
+std::string_view generation_status_name(GenerationStatus s) {
+  switch (s) {
+    case GenerationStatus::kActive: return "active";
+    case GenerationStatus::kRetired: return "retired";
+    case GenerationStatus::kCompromised: return "compromised";
+  }
+  return "?";
+}
+
+std::string_view kind_name(CertificateKind k) {
+  switch (k) {
+    case CertificateKind::kSubscriber: return "subscriber";
+    case CertificateKind::kSelfSigned: return "self-signed";
+    case CertificateKind::kLink: return "link";
+    case CertificateKind::kCross: return "cross";
+  }
+  return "?";
+}
+
+bool is_ca_kind(CertificateKind k) { return k != CertificateKind::kSubscriber; }
+
+// ----- configuration -------------------------------------------------------------------------
+
+std::string CaConfig::serialize() const {
+  std::ostringstream out;
+  out << "# hanko-offline CA configuration: reviewed content, never a PIN.\n";
+  out << "module = " << module << "\n";
+  out << "token = " << token << "\n";
+  for (const std::string& u : crl_urls) out << "crl_url = " << u << "\n";
+  if (!ocsp_url.empty()) out << "ocsp_url = " << ocsp_url << "\n";
+  if (!policy_oid.empty()) out << "policy_oid = " << policy_oid << "\n";
+  if (!cps_url.empty()) out << "cps_url = " << cps_url << "\n";
+  out << "crl_validity_hours = " << crl_validity_hours << "\n";
+  out << "crl_interval_hours = " << crl_interval_hours << "\n";
+  out << "partition_size = " << partition_size << "\n";
+  return out.str();
+}
+
+CaConfig CaConfig::parse(std::string_view text) {
+  CaConfig c;
+  std::istringstream in{std::string(text)};
+  std::string line;
+  int number = 0;
+  const auto bad = [&](const std::string& why) {
+    return std::runtime_error("ca.conf line " + std::to_string(number) + ": " + why);
+  };
+  const auto integer = [&](const std::string& v, int lo, int hi) {
+    try {
+      const int x = std::stoi(v);
+      if (x >= lo && x <= hi) return x;
+    } catch (const std::exception&) {
+    }
+    throw bad("'" + v + "' is not a number between " + std::to_string(lo) + " and " + std::to_string(hi));
+  };
+  while (std::getline(in, line)) {
+    ++number;
+    const std::string t = trim(line);
+    if (t.empty() || t[0] == '#') continue;
+    const auto eq = t.find('=');
+    if (eq == std::string::npos) throw bad("expected key = value");
+    const std::string key = trim(t.substr(0, eq));
+    const std::string value = trim(t.substr(eq + 1));
+    if (key == "module") c.module = value;
+    else if (key == "token") c.token = value;
+    else if (key == "crl_url") c.crl_urls.push_back(value);
+    else if (key == "ocsp_url") c.ocsp_url = value;
+    else if (key == "policy_oid") c.policy_oid = value;
+    else if (key == "cps_url") c.cps_url = value;
+    else if (key == "crl_validity_hours") c.crl_validity_hours = integer(value, 1, 24 * 31);
+    else if (key == "crl_interval_hours") c.crl_interval_hours = integer(value, 1, 24 * 31);
+    else if (key == "partition_size") c.partition_size = integer(value, 1, 100000000);
+    else throw bad("unknown setting '" + key + "'");
+  }
+  if (c.module.empty() || c.token.empty()) throw std::runtime_error("ca.conf must set module and token");
+  if (c.crl_interval_hours >= c.crl_validity_hours) {
+    throw std::runtime_error("ca.conf: crl_interval_hours must be shorter than crl_validity_hours, so a new list always comes before the old one expires (R21)");
+  }
+  return c;
+}
+
+std::vector<std::string> CaConfig::urls_for(const std::string& scope) const {
+  std::vector<std::string> out;
+  for (std::string u : crl_urls) {
+    const auto at = u.find("{scope}");
+    if (at != std::string::npos) u.replace(at, 7, scope);
+    out.push_back(u);
+  }
+  return out;
+}
+
+// ----- creation and opening ------------------------------------------------------------------
+
+void CaStore::check_can_create(const fs::path& dir) {
+  if (fs::exists(dir) && !fs::is_empty(dir)) {
+    throw FileError("state folder '" + dir.string() + "' already exists and is not empty; choose a new folder (an existing CA is never overwritten)");
+  }
+  const fs::path parent = fs::absolute(dir).parent_path();
+  if (!fs::is_directory(parent)) {
+    throw FileError("cannot create state folder '" + dir.string() + "': '" + parent.string() + "' is not a folder");
+  }
+}
+
+void CaStore::create(const fs::path& dir, const CaConfig& config, const KeyGeneration& first,
+                     const CertificateRecord& self_signed, pki::Time now) {
+  check_can_create(dir);
+  fs::create_directories(dir);
+  write_new_file(dir / "ca.conf", view(config.serialize()));
+  {
+    sql::Database db((dir / "ca.db").string(), true);
+    sql::Transaction txn(db);
+    db.exec(kSchema);
+    db.prepare("INSERT INTO meta VALUES ('schema', ?1), ('newest_time', ?2), ('terminated', '0')")
+        .bind(1, std::to_string(kSchemaVersion))
+        .bind(2, std::to_string(seconds(now)))
+        .run();
+    txn.commit();
+  }
+  CaStore store(dir);
+  sql::Transaction txn(store.db());
+  store.add_generation(first);
+  store.insert(self_signed);
+  txn.commit();
+}
+
+CaStore::CaStore(fs::path dir) : m_dir(std::move(dir)), m_lock(m_dir / "lock") {
+  if (!fs::exists(m_dir / "ca.conf") || !fs::exists(m_dir / "ca.db")) {
+    throw FileError("'" + m_dir.string() + "' is not a CA state folder (no ca.conf or ca.db); run 'hanko-offline init' first");
+  }
+  m_config = CaConfig::parse(read_text_file(m_dir / "ca.conf", 1 << 20));
+  try {
+    m_db = std::make_unique<sql::Database>((m_dir / "ca.db").string(), false);
+    sql::Statement check = m_db->prepare("PRAGMA quick_check");
+    if (!check.step() || check.text(0) != "ok") {
+      throw sql::Error("integrity check failed: " + check.text(0), SQLITE_CORRUPT);
+    }
+    sql::Statement version = m_db->prepare("SELECT value FROM meta WHERE key = 'schema'");
+    if (!version.step() || version.text(0) != std::to_string(kSchemaVersion)) {
+      throw sql::Error("unknown schema version", SQLITE_CORRUPT);
+    }
+  } catch (const sql::Error& e) {
+    throw FileError("the CA database '" + (m_dir / "ca.db").string() + "' is damaged (" + e.what() +
+                    "); restore it from the latest backup");
+  }
+}
+
+pki::Time CaStore::newest_time() {
+  sql::Statement s = m_db->prepare("SELECT value FROM meta WHERE key = 'newest_time'");
+  s.step();
+  return from_seconds(std::stoll(s.text(0)));
+}
+
+void CaStore::check_clock(pki::Time now) {
+  const pki::Time newest = newest_time();
+  if (now < newest) {
+    throw std::runtime_error("the clock says " + pki::format_time(now) + ", earlier than " +
+                             pki::format_time(newest) + " already recorded in the CA database; set the clock right before signing anything");
+  }
+}
+
+void CaStore::record_time(pki::Time now) {
+  m_db->prepare("UPDATE meta SET value = ?1 WHERE key = 'newest_time' AND CAST(value AS INTEGER) < ?2")
+      .bind(1, std::to_string(seconds(now)))
+      .bind(2, seconds(now))
+      .run();
+}
+
+bool CaStore::terminated() {
+  sql::Statement s = m_db->prepare("SELECT value FROM meta WHERE key = 'terminated'");
+  return s.step() && s.text(0) == "1";
+}
+
+void CaStore::set_terminated(pki::Time now) {
+  m_db->prepare("UPDATE meta SET value = '1' WHERE key = 'terminated'").run();
+  record_time(now);
+}
+
+// ----- generations ---------------------------------------------------------------------------
+
+std::vector<KeyGeneration> CaStore::generations() {
+  std::vector<KeyGeneration> out;
+  sql::Statement s = m_db->prepare("SELECT number, key_label, algorithm, certificate, status, created FROM generations ORDER BY number");
+  while (s.step()) out.push_back(read_generation(s));
+  return out;
+}
+
+KeyGeneration CaStore::generation(int number) {
+  sql::Statement s = m_db->prepare("SELECT number, key_label, algorithm, certificate, status, created FROM generations WHERE number = ?1");
+  s.bind(1, number);
+  if (!s.step()) throw std::runtime_error("no key generation " + std::to_string(number) + "; see 'hanko-offline status'");
+  return read_generation(s);
+}
+
+KeyGeneration CaStore::current_generation() {
+  sql::Statement s = m_db->prepare(
+      "SELECT number, key_label, algorithm, certificate, status, created FROM generations WHERE status = 'active' ORDER BY number DESC LIMIT 1");
+  if (!s.step()) throw std::runtime_error("this CA has no active key (compromised or terminated); it can no longer issue");
+  return read_generation(s);
+}
+
+void CaStore::add_generation(const KeyGeneration& g) {
+  m_db->prepare("INSERT INTO generations VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+      .bind(1, g.number)
+      .bind(2, g.key_label)
+      .bind(3, std::string(pki::signature_algorithm_name(g.algorithm)))
+      .bind(4, BytesView(g.certificate))
+      .bind(5, std::string(generation_status_name(g.status)))
+      .bind(6, seconds(g.created))
+      .run();
+}
+
+void CaStore::set_generation_status(int number, GenerationStatus status) {
+  m_db->prepare("UPDATE generations SET status = ?1 WHERE number = ?2")
+      .bind(1, std::string(generation_status_name(status)))
+      .bind(2, number)
+      .run();
+}
+
+// ----- certificates --------------------------------------------------------------------------
+
+bool CaStore::serial_exists(const pki::Serial& serial) {
+  sql::Statement s = m_db->prepare("SELECT 1 FROM certificates WHERE serial = ?1");
+  s.bind(1, serial.magnitude());
+  return s.step();
+}
+
+std::optional<CertificateRecord> CaStore::find(const pki::Serial& serial) {
+  sql::Statement s = m_db->prepare((std::string("SELECT ") + kCertificateColumns + " FROM certificates WHERE serial = ?1").c_str());
+  s.bind(1, serial.magnitude());
+  if (!s.step()) return std::nullopt;
+  return read_certificate(s);
+}
+
+std::optional<pki::Serial> CaStore::valid_for_subject(BytesView subject_der, pki::Time now) {
+  sql::Statement s = m_db->prepare(
+      "SELECT serial FROM certificates WHERE subject_der = ?1 AND revoked_at IS NULL AND not_after > ?2 AND kind = 'subscriber' LIMIT 1");
+  s.bind(1, subject_der).bind(2, seconds(now));
+  if (!s.step()) return std::nullopt;
+  return pki::Serial(s.blob_view(0));
+}
+
+void CaStore::insert(const CertificateRecord& r) {
+  sql::Statement s = m_db->prepare(
+      "INSERT INTO certificates VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
+  s.bind(1, r.serial.magnitude())
+      .bind(2, r.generation)
+      .bind(3, std::string(kind_name(r.kind)))
+      .bind(4, r.profile)
+      .bind(5, r.subject)
+      .bind(6, BytesView(r.subject_der))
+      .bind(7, seconds(r.not_before))
+      .bind(8, seconds(r.not_after))
+      .bind(9, r.partition)
+      .bind(10, BytesView(r.der))
+      .bind(11, r.requested_by)
+      .bind(12, r.batch_id)
+      .bind(13, r.decision)
+      .bind(14, seconds(r.revoked_at))
+      .bind(15, r.reason ? std::optional<std::int64_t>(static_cast<std::int64_t>(*r.reason)) : std::nullopt)
+      .bind(16, seconds(r.invalidity_date));
+  s.run();
+}
+
+void CaStore::mark_revoked(const pki::Serial& serial, pki::Time when, pki::ReasonCode reason,
+                           std::optional<pki::Time> invalidity_date) {
+  sql::Statement s = m_db->prepare(
+      "UPDATE certificates SET revoked_at = ?1, reason = ?2, invalidity = ?3 WHERE serial = ?4 AND revoked_at IS NULL");
+  s.bind(1, seconds(when)).bind(2, static_cast<std::int64_t>(reason)).bind(3, seconds(invalidity_date)).bind(4, serial.magnitude());
+  s.run();
+  if (m_db->changes() != 1) throw std::runtime_error("certificate " + serial.hex() + " is unknown or already revoked");
+}
+
+std::int64_t CaStore::count_certificates(int generation, std::optional<bool> revoked) {
+  std::string sql = "SELECT COUNT(*) FROM certificates WHERE generation = ?1";
+  if (revoked) sql += *revoked ? " AND revoked_at IS NOT NULL" : " AND revoked_at IS NULL";
+  sql::Statement s = m_db->prepare(sql.c_str());
+  s.bind(1, generation);
+  s.step();
+  return s.integer(0);
+}
+
+std::vector<pki::Serial> CaStore::valid_serials(int generation) {
+  sql::Statement s = m_db->prepare("SELECT serial FROM certificates WHERE generation = ?1 AND revoked_at IS NULL");
+  s.bind(1, generation);
+  std::vector<pki::Serial> out;
+  while (s.step()) out.emplace_back(s.blob_view(0));
+  return out;
+}
+
+std::vector<CertificateRecord> CaStore::certificates_of_kind(CertificateKind kind) {
+  sql::Statement s = m_db->prepare((std::string("SELECT ") + kCertificateColumns + " FROM certificates WHERE kind = ?1 ORDER BY not_before").c_str());
+  s.bind(1, std::string(kind_name(kind)));
+  std::vector<CertificateRecord> out;
+  while (s.step()) out.push_back(read_certificate(s));
+  return out;
+}
+
+std::string CaStore::assign_partition(int generation, const std::string& group) {
+  if (!group.empty()) return group;
+  sql::Statement s = m_db->prepare(
+      "SELECT partition, COUNT(*) FROM certificates WHERE generation = ?1 AND kind = 'subscriber' AND partition GLOB 'CRL[0-9]*' "
+      "GROUP BY partition ORDER BY CAST(SUBSTR(partition, 4) AS INTEGER) DESC LIMIT 1");
+  s.bind(1, generation);
+  if (!s.step()) return "CRL1";
+  const std::string newest = s.text(0);
+  if (s.integer(1) < m_config.partition_size) return newest;
+  return "CRL" + std::to_string(std::stoi(newest.substr(3)) + 1);
+}
+
+std::vector<std::string> CaStore::partitions(int generation) {
+  sql::Statement s = m_db->prepare(
+      "SELECT DISTINCT partition FROM certificates WHERE generation = ?1 AND kind = 'subscriber' ORDER BY partition");
+  s.bind(1, generation);
+  std::vector<std::string> out;
+  while (s.step()) out.push_back(s.text(0));
+  return out;
+}
+
+void CaStore::for_each_revoked(int generation, ListKind kind, const std::string& partition, pki::Time now,
+                               const std::function<void(pki::RevokedCertificate&&)>& entry) {
+  std::string sql =
+      "SELECT serial, revoked_at, reason, invalidity FROM certificates WHERE generation = ?1 AND revoked_at IS NOT NULL AND not_after >= ?2";
+  if (kind == ListKind::kPartition) sql += " AND kind = 'subscriber' AND partition = ?3";
+  if (kind == ListKind::kArl) sql += " AND kind != 'subscriber'";
+  sql::Statement s = m_db->prepare(sql.c_str());
+  s.bind(1, generation).bind(2, seconds(now));
+  if (kind == ListKind::kPartition) s.bind(3, partition);
+  while (s.step()) {
+    pki::RevokedCertificate r;
+    r.serial = pki::Serial(s.blob_view(0));
+    r.revocation_date = from_seconds(s.integer(1));
+    if (!s.is_null(2)) r.reason = static_cast<pki::ReasonCode>(s.integer(2));
+    if (!s.is_null(3)) r.invalidity_date = from_seconds(s.integer(3));
+    entry(std::move(r));
+  }
+}
+
+// ----- lists ---------------------------------------------------------------------------------
+
+std::uint64_t CaStore::reserve_crl_number(const std::string& scope) {
+  sql::Transaction txn(*m_db);
+  m_db->prepare("INSERT INTO crl_numbers VALUES (?1, 0) ON CONFLICT(scope) DO NOTHING").bind(1, scope).run();
+  m_db->prepare("UPDATE crl_numbers SET last = last + 1 WHERE scope = ?1").bind(1, scope).run();
+  sql::Statement s = m_db->prepare("SELECT last FROM crl_numbers WHERE scope = ?1");
+  s.bind(1, scope);
+  s.step();
+  const auto number = static_cast<std::uint64_t>(s.integer(0));
+  s.reset();
+  txn.commit();
+  return number;
+}
+
+void CaStore::store_crl(const StoredCrl& crl) {
+  m_db->prepare("INSERT INTO crls VALUES (?1, ?2, ?3, ?4, ?5)")
+      .bind(1, crl.scope)
+      .bind(2, static_cast<std::int64_t>(crl.number))
+      .bind(3, seconds(crl.this_update))
+      .bind(4, seconds(crl.next_update))
+      .bind(5, BytesView(crl.der))
+      .run();
+}
+
+std::optional<StoredCrl> CaStore::latest_crl(const std::string& scope) {
+  sql::Statement s = m_db->prepare("SELECT scope, number, this_update, next_update, der FROM crls WHERE scope = ?1 ORDER BY number DESC LIMIT 1");
+  s.bind(1, scope);
+  if (!s.step()) return std::nullopt;
+  return StoredCrl{s.text(0), static_cast<std::uint64_t>(s.integer(1)), from_seconds(s.integer(2)), from_seconds(s.integer(3)), s.blob(4)};
+}
+
+std::vector<StoredCrl> CaStore::latest_crls() {
+  sql::Statement s = m_db->prepare(
+      "SELECT c.scope, c.number, c.this_update, c.next_update, c.der FROM crls c "
+      "JOIN (SELECT scope, MAX(number) AS number FROM crls GROUP BY scope) m ON c.scope = m.scope AND c.number = m.number ORDER BY c.scope");
+  std::vector<StoredCrl> out;
+  while (s.step()) {
+    out.push_back({s.text(0), static_cast<std::uint64_t>(s.integer(1)), from_seconds(s.integer(2)), from_seconds(s.integer(3)), s.blob(4)});
+  }
+  return out;
+}
+
+// ----- batches and RA keys -------------------------------------------------------------------
+
+bool CaStore::batch_seen(const std::string& batch_id) {
+  sql::Statement s = m_db->prepare("SELECT 1 FROM batches WHERE batch_id = ?1");
+  s.bind(1, batch_id);
+  return s.step();
+}
+
+void CaStore::record_batch(const std::string& batch_id, pki::Time when, int items, int issued, int refused) {
+  m_db->prepare("INSERT INTO batches VALUES (?1, ?2, ?3, ?4, ?5)")
+      .bind(1, batch_id)
+      .bind(2, seconds(when))
+      .bind(3, items)
+      .bind(4, issued)
+      .bind(5, refused)
+      .run();
+}
+
+void CaStore::register_ra_key(const std::string& name, BytesView spki, pki::Time when) {
+  m_db->prepare("INSERT INTO ra_keys VALUES (?1, ?2, 1, ?3)").bind(1, name).bind(2, spki).bind(3, seconds(when)).run();
+}
+
+std::optional<Bytes> CaStore::ra_key(const std::string& name) {
+  sql::Statement s = m_db->prepare("SELECT spki FROM ra_keys WHERE name = ?1 AND active = 1");
+  s.bind(1, name);
+  if (!s.step()) return std::nullopt;
+  return s.blob(0);
+}
+
+}  // namespace hanko::offline

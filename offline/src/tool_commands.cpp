@@ -1,0 +1,113 @@
+#include <iostream>
+#include <optional>
+
+#include "hanko/hsm/error.h"
+#include "hanko/offline/command.h"
+#include "hanko/offline/profiles.h"
+#include "hanko/pki/certificate.h"
+#include "hanko/pki/crl.h"
+#include "hanko/pki/csr.h"
+#include "hanko/pki/pem.h"
+#include "hanko/offline/files.h"
+
+namespace hanko::offline {
+
+namespace {
+
+std::string fingerprint(BytesView digest) { return to_hex(digest, ':'); }
+
+void cmd_token_list(const po::variables_map& vm) {
+  hsm::Module module(vm["module"].as<std::string>());
+  for (const hsm::SlotInfo& s : module.slots(false)) {
+    std::cout << "slot " << s.id << ": " << s.description;
+    if (!s.token_present) {
+      std::cout << " (no token)\n";
+    } else if (!s.token_initialized) {
+      std::cout << " (token not initialised)\n";
+    } else {
+      std::cout << "\n  token '" << s.token_label << "' serial " << s.serial << " model " << s.model << "\n";
+    }
+  }
+}
+
+void cmd_token_init(const po::variables_map& vm) {
+  const std::string label = vm["label"].as<std::string>();
+  hsm::Module module(vm["module"].as<std::string>());
+  const auto slot = vm.count("slot") ? std::optional<CK_SLOT_ID>(vm["slot"].as<unsigned long>()) : module.first_free_slot();
+  if (!slot) throw hsm::Error(hsm::Reason::TokenNotFound, "no slot with an uninitialised token; name one with --slot");
+  hsm::Secret so_pin = obtain_secret(vm, "so-pin-fd", "New security officer PIN: ");
+  check_activation_data(so_pin, "the security officer PIN");
+  hsm::Secret user_pin = obtain_secret(vm, "pin-fd", "New user PIN: ");
+  check_activation_data(user_pin, "the user PIN");
+  const CK_SLOT_ID now_at = module.init_token(*slot, so_pin, label, user_pin);
+  std::cout << "token '" << label << "' initialised, now in slot " << now_at << "\n";
+}
+
+void print_certificate(const pki::Certificate& c) {
+  std::cout << "Certificate v" << c.version << "\n"
+            << "  serial      " << c.serial.hex() << "\n"
+            << "  subject     " << c.subject.to_string() << "\n"
+            << "  issuer      " << c.issuer.to_string() << "\n"
+            << "  validity    " << pki::format_time(c.not_before) << " to " << pki::format_time(c.not_after) << "\n"
+            << "  key         " << c.public_key.description() << "\n"
+            << "  signature   " << pki::signature_algorithm_name(c.signature_algorithm) << "\n"
+            << "  SHA-256     " << fingerprint(c.fingerprint_sha256()) << "\n";
+  for (const pki::Extension& e : c.extensions) {
+    std::cout << "  extension   " << e.oid.to_string() << (e.critical ? " (critical)" : "") << "\n";
+  }
+}
+
+void cmd_show(const po::variables_map& vm) {
+  const std::string path = vm["file"].as<std::string>();
+  const Bytes data = read_file(path);
+  Bytes der = data;
+  if (pki::looks_like_pem(data)) {
+    const std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());
+    for (const char* label : {"CERTIFICATE", "X509 CRL", "CERTIFICATE REQUEST"}) {
+      if (text.find(std::string("-----BEGIN ") + label + "-----") != std::string_view::npos) {
+        der = pki::pem_decode(text, label);
+        break;
+      }
+    }
+  }
+  if (auto c = pki::parse_certificate(der)) return print_certificate(*c);
+  if (auto l = pki::parse_crl(der)) {
+    std::cout << "CRL " << (l->crl_number ? std::to_string(*l->crl_number) : "?") << " by " << l->issuer.to_string() << "\n"
+              << "  thisUpdate  " << pki::format_time(l->this_update) << "\n";
+    if (l->next_update) std::cout << "  nextUpdate  " << pki::format_time(*l->next_update) << "\n";
+    for (const pki::RevokedCertificate& r : l->entries) {
+      std::cout << "  revoked     " << r.serial.hex() << " " << pki::format_time(r.revocation_date)
+                << (r.reason ? " " + std::string(pki::reason_name(*r.reason)) : "") << "\n";
+    }
+    return;
+  }
+  const auto r = pki::parse_certification_request(der);
+  if (!r) {
+    throw PolicyError("'" + path + "' is not a certificate, CRL or certification request hanko accepts: [" +
+                      std::string(pki::error_id_name(r.error())) + "] " + r.message());
+  }
+  std::cout << "Certification request\n  subject     " << r->subject.to_string() << "\n  key         "
+            << r->public_key.description() << "\n  signature   verified (proof of possession)\n";
+}
+
+}  // namespace
+
+std::vector<Command> tool_commands() {
+  return {
+      {"token-list", "list PKCS#11 slots and tokens", add_module_option, cmd_token_list},
+      {"token-init", "initialise a token (erases it) with a label and new PINs",
+       [](po::options_description& o) {
+         add_module_option(o);
+         o.add_options()("label", po::value<std::string>()->required(), "token label (at most 32 bytes)")(
+             "slot", po::value<unsigned long>(), "slot id (default: the first slot with an uninitialised token)")(
+             "so-pin-fd", po::value<int>(), "read the new security officer PIN from this descriptor")(
+             "pin-fd", po::value<int>(), "read the new user PIN from this descriptor");
+       },
+       cmd_token_init},
+      {"show", "print a certificate, CRL or request after strict parsing",
+       [](po::options_description& o) { o.add_options()("file", po::value<std::string>()->required(), "DER or PEM file"); },
+       cmd_show, "file"},
+  };
+}
+
+}  // namespace hanko::offline
