@@ -58,9 +58,7 @@ Bytes message_of(std::size_t size) {
   return message;
 }
 
-void finish(benchmark::State& state) {
-  state.SetItemsProcessed(state.iterations());
-}
+void finish(benchmark::State& state) { state.SetItemsProcessed(state.iterations()); }
 
 // The baseline: exactly the PKCS#11 calls a hand-written signer makes, nothing else.
 void raw_sign_loop(benchmark::State& state, std::string_view label, CK_MECHANISM_TYPE type,
@@ -158,12 +156,24 @@ void BM_RsaLarge_LocalHash(benchmark::State& state) {
 }
 
 constexpr std::int64_t kKiB = 1024;
-BENCHMARK(BM_RsaLarge_TokenHash)->Arg(16 * kKiB)->Arg(64 * kKiB)->Arg(1024 * kKiB)
-    ->Arg(35 * 1024 * kKiB)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_RsaLarge_TokenUpdate)->Arg(35 * 1024 * kKiB)->Unit(benchmark::kMillisecond)
+BENCHMARK(BM_RsaLarge_TokenHash)
+    ->Arg(16 * kKiB)
+    ->Arg(64 * kKiB)
+    ->Arg(1024 * kKiB)
+    ->Arg(35 * 1024 * kKiB)
+    ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
-BENCHMARK(BM_RsaLarge_LocalHash)->Arg(16 * kKiB)->Arg(64 * kKiB)->Arg(1024 * kKiB)
-    ->Arg(35 * 1024 * kKiB)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_RsaLarge_TokenUpdate)
+    ->Arg(35 * 1024 * kKiB)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_RsaLarge_LocalHash)
+    ->Arg(16 * kKiB)
+    ->Arg(64 * kKiB)
+    ->Arg(1024 * kKiB)
+    ->Arg(35 * 1024 * kKiB)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace hanko::hsm

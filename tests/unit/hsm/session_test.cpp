@@ -23,8 +23,8 @@ std::size_t object_count(Session& session) {
 }
 
 TEST(KeyTypeNames, RoundTrip) {
-  for (const KeyType type : {KeyType::Rsa2048, KeyType::Rsa3072, KeyType::Rsa4096,
-                             KeyType::EcP256, KeyType::EcP384}) {
+  for (const KeyType type :
+       {KeyType::Rsa2048, KeyType::Rsa3072, KeyType::Rsa4096, KeyType::EcP256, KeyType::EcP384}) {
     EXPECT_EQ(parse_key_type(key_type_name(type)), type);
   }
   EXPECT_EQ(key_type_name(KeyType::EcP256), "p256");
@@ -49,8 +49,7 @@ TEST_F(TokenTest, FindKeyPairReturnsWhatGenerateMade) {
 TEST_F(TokenTest, DuplicateLabelIsRefusedAndCreatesNothing) {
   m_session.generate_key_pair(KeyType::EcP256, "root");
   const std::size_t before = object_count(m_session);
-  const Error error =
-      catch_error([&] { m_session.generate_key_pair(KeyType::EcP384, "root"); });
+  const Error error = catch_error([&] { m_session.generate_key_pair(KeyType::EcP384, "root"); });
   EXPECT_EQ(error.reason(), Reason::KeyExists);
   EXPECT_TRUE(contains(error.what(), "a key labelled 'root' already exists in token '" +
                                          std::string(kTokenLabel) + "'"))
@@ -87,8 +86,7 @@ TEST_F(TokenTest, DestroyRemovesBothHalves) {
 
 TEST_F(TokenTest, ReadOnlySessionCannotGenerate) {
   Session read_only(m_module, m_slot, false);
-  const Error error =
-      catch_error([&] { read_only.generate_key_pair(KeyType::EcP256, "nope"); });
+  const Error error = catch_error([&] { read_only.generate_key_pair(KeyType::EcP256, "nope"); });
   EXPECT_EQ(error.call(), "C_GenerateKeyPair");
   EXPECT_EQ(error.rv(), CKR_SESSION_READ_ONLY);
 }
