@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "hsm_test_support.h"
 
@@ -106,6 +109,29 @@ TEST_F(TokenTest, MovedSessionKeepsLoginAndHandle) {
   EXPECT_NO_THROW(moved.key_pair("k"));
   m_session = std::move(moved);
   EXPECT_NO_THROW(m_session.key_pair("k"));
+}
+
+TEST_F(TokenTest, SessionsOnTwoThreadsSignConcurrently) {
+  m_session.generate_key_pair(KeyType::EcP256, "threaded");
+  std::atomic<int> signatures{0};
+  const auto work = [&] {
+    try {  // an exception escaping a thread would abort the whole test binary
+      Session session(m_module, m_slot, false);  // one session per thread
+      session.login_user(user_pin());
+      const KeyPair key = session.key_pair("threaded");
+      for (int i = 0; i < 100; ++i) {
+        if (!session.sign(key, SignMechanism::EcdsaSha256, view("tbs")).empty()) ++signatures;
+      }
+    } catch (const std::exception& error) {
+      ADD_FAILURE() << error.what();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) threads.emplace_back(work);
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(signatures.load(), 200);
+  EXPECT_TRUE(m_session.logged_in());  // the threads' logouts left the fixture's login alone
+  EXPECT_NO_THROW(m_session.key_pair("threaded"));
 }
 
 }  // namespace
