@@ -95,10 +95,10 @@ Bytes ec_point(BytesView attribute, std::size_t point_size) {
       attribute[header] == kUncompressed) {
     return Bytes(attribute.begin() + static_cast<std::ptrdiff_t>(header), attribute.end());
   }
-  throw Error(Reason::KeyUnsupported,
-              "CKA_EC_POINT of " + std::to_string(attribute.size()) +
-                  " bytes is not an uncompressed point of " + std::to_string(point_size) +
-                  " bytes; the key or module is not supported");
+  throw Error(Reason::KeyUnsupported, "CKA_EC_POINT of " + std::to_string(attribute.size()) +
+                                          " bytes is not an uncompressed point of " +
+                                          std::to_string(point_size) +
+                                          " bytes; the key or module is not supported");
 }
 
 Bytes ecdsa_signature(BytesView r_and_s) {

@@ -10,8 +10,8 @@ namespace hanko::hsm::der {
 
 // namedCurve parameters exactly as PKCS#11 CKA_EC_PARAMS holds them (DER OBJECT IDENTIFIER).
 // prime256v1 OBJECT IDENTIFIER ::= { 1 2 840 10045 3 1 7 }
-inline constexpr std::uint8_t kP256Params[] = {0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE,
-                                               0x3D, 0x03, 0x01, 0x07};
+inline constexpr std::uint8_t kP256Params[] = {0x06, 0x08, 0x2A, 0x86, 0x48,
+                                               0xCE, 0x3D, 0x03, 0x01, 0x07};
 // secp384r1 OBJECT IDENTIFIER ::= { 1 3 132 0 34 }
 inline constexpr std::uint8_t kP384Params[] = {0x06, 0x05, 0x2B, 0x81, 0x04, 0x00, 0x22};
 

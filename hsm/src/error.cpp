@@ -109,8 +109,7 @@ namespace {
 // What the operator should do next for the codes people actually meet.
 std::string_view hint(CK_RV rv) noexcept {
   switch (rv) {
-    case CKR_PIN_INCORRECT:
-      return "check the user PIN; the token locks after repeated failures";
+    case CKR_PIN_INCORRECT: return "check the user PIN; the token locks after repeated failures";
     case CKR_PIN_LOCKED:
       return "the PIN is locked after too many failures; the security officer must reset it";
     case CKR_PIN_LEN_RANGE:
@@ -119,35 +118,39 @@ std::string_view hint(CK_RV rv) noexcept {
       return "insert the token or check the slot; slot ids can change after C_InitToken";
     case CKR_TOKEN_NOT_RECOGNIZED:
       return "the token is not usable by this module; check the module path";
-    case CKR_TOKEN_WRITE_PROTECTED:
-      return "the token is read-only; check its write protection";
-    case CKR_USER_NOT_LOGGED_IN:
-      return "log in with the user PIN before using private keys";
+    case CKR_TOKEN_WRITE_PROTECTED: return "the token is read-only; check its write protection";
+    case CKR_USER_NOT_LOGGED_IN: return "log in with the user PIN before using private keys";
     case CKR_USER_PIN_NOT_INITIALIZED:
       return "the token has no user PIN yet; initialise the token (SO) and set the user PIN";
+    case CKR_USER_ALREADY_LOGGED_IN:
+      return "this session is already logged in; log out first to change the user type";
     case CKR_USER_ANOTHER_ALREADY_LOGGED_IN:
       return "another user type is logged in on this token; log it out first";
-    case CKR_SESSION_READ_ONLY:
-      return "open a read-write session to create or destroy objects";
-    case CKR_SLOT_ID_INVALID:
-      return "the slot does not exist; list the slots and pick one";
+    case CKR_SESSION_READ_ONLY: return "open a read-write session to create or destroy objects";
+    case CKR_SLOT_ID_INVALID: return "the slot does not exist; list the slots and pick one";
     case CKR_ATTRIBUTE_SENSITIVE:
       return "the attribute is secret and the token will not reveal it (this is intended)";
     case CKR_KEY_TYPE_INCONSISTENT:
       return "the mechanism does not fit this key type; pick a matching mechanism";
+    case CKR_KEY_FUNCTION_NOT_PERMITTED:
+      return "the key's attributes forbid this use (e.g. CKA_SIGN is false); use a signing key";
+    case CKR_KEY_HANDLE_INVALID:
+    case CKR_OBJECT_HANDLE_INVALID:
+      return "the handle is stale (private key handles die with a logout); look the key up again";
+    case CKR_SESSION_HANDLE_INVALID:
+    case CKR_SESSION_CLOSED:
+      return "the session was closed by the module or token; open a new Session";
     case CKR_MECHANISM_INVALID:
       return "this token does not offer the mechanism; check the token's mechanism list";
     case CKR_CRYPTOKI_ALREADY_INITIALIZED:
       return "the module is already loaded and initialised in this process; reuse that Module";
     case CKR_CRYPTOKI_NOT_INITIALIZED:
       return "the module was finalised; keep the Module alive while sessions exist";
-    case CKR_DEVICE_MEMORY:
-      return "the token is full; delete unused objects";
+    case CKR_DEVICE_MEMORY: return "the token is full; delete unused objects";
     case CKR_DEVICE_ERROR:
     case CKR_DEVICE_REMOVED:
       return "check the token connection (and for SoftHSMv2 the token directory permissions)";
-    default:
-      return {};
+    default: return {};
   }
 }
 
@@ -172,7 +175,9 @@ std::string pkcs11_message(std::string_view call, CK_RV rv) {
 }  // namespace
 
 Error::Error(std::string_view call, CK_RV rv)
-    : std::runtime_error(pkcs11_message(call, rv)), m_reason(Reason::Pkcs11), m_rv(rv),
+    : std::runtime_error(pkcs11_message(call, rv)),
+      m_reason(Reason::Pkcs11),
+      m_rv(rv),
       m_call(call) {}
 
 Error::Error(Reason reason, const std::string& message)

@@ -76,16 +76,13 @@ std::size_t digest_size(SignMechanism mechanism) noexcept {
   switch (mechanism) {
     case SignMechanism::RsaPkcs1Sha256:
     case SignMechanism::RsaPssSha256:
-    case SignMechanism::EcdsaSha256:
-      return 32;
+    case SignMechanism::EcdsaSha256: return 32;
     case SignMechanism::RsaPkcs1Sha384:
     case SignMechanism::RsaPssSha384:
-    case SignMechanism::EcdsaSha384:
-      return 48;
+    case SignMechanism::EcdsaSha384: return 48;
     case SignMechanism::RsaPkcs1Sha512:
     case SignMechanism::RsaPssSha512:
-    case SignMechanism::EcdsaSha512:
-      return 64;
+    case SignMechanism::EcdsaSha512: return 64;
   }
   return 0;
 }

@@ -8,21 +8,13 @@
 
 #include "hanko/hsm/error.h"
 #include "hanko/hsm/session.h"
+#include "padded_text.h"
 
 namespace hanko::hsm {
 
 const char kDefaultModulePath[] = HANKO_DEFAULT_PKCS11_MODULE;
 
 namespace {
-
-// PKCS#11 strings are fixed-size, blank padded and not NUL terminated.
-template <std::size_t N>
-std::string trimmed(const unsigned char (&field)[N]) {
-  std::string s(reinterpret_cast<const char*>(field), N);
-  const auto end = s.find_last_not_of(" \0", std::string::npos, 2);
-  s.erase(end == std::string::npos ? 0 : end + 1);
-  return s;
-}
 
 std::string dl_error() {
   const char* message = ::dlerror();
@@ -32,6 +24,12 @@ std::string dl_error() {
 }  // namespace
 
 Module::Module(const std::string& path) : m_path(path), m_logins(new LoginRegistry) {
+  // dlopen("") would return the main program, which then "is not a PKCS#11 module".
+  if (path.empty()) {
+    throw Error(Reason::ModuleLoad,
+                "no PKCS#11 module path given; set the module path in the configuration (default " +
+                    std::string(kDefaultModulePath) + ")");
+  }
   // RTLD_LOCAL keeps the module's own OpenSSL/Botan symbols from clashing with ours.
   m_library = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (m_library == nullptr) {
@@ -139,14 +137,14 @@ CK_SLOT_ID Module::find_token(std::string_view label) const {
   }
   if (found.size() == 1) return found.front();
   if (found.empty()) {
-    throw Error(Reason::TokenNotFound,
-                "no token labelled '" + std::string(label) + "' in module '" + m_path +
-                    "' (tokens: " + (known.empty() ? "none" : known) +
-                    "); check the token label or initialise the token");
+    throw Error(Reason::TokenNotFound, "no token labelled '" + std::string(label) +
+                                           "' in module '" + m_path +
+                                           "' (tokens: " + (known.empty() ? "none" : known) +
+                                           "); check the token label or initialise the token");
   }
-  throw Error(Reason::TokenAmbiguous,
-              std::to_string(found.size()) + " tokens are labelled '" + std::string(label) +
-                  "' in module '" + m_path + "'; relabel or remove all but one");
+  throw Error(Reason::TokenAmbiguous, std::to_string(found.size()) + " tokens are labelled '" +
+                                          std::string(label) + "' in module '" + m_path +
+                                          "'; relabel or remove all but one");
 }
 
 std::optional<CK_SLOT_ID> Module::first_free_slot() const {
@@ -159,9 +157,9 @@ std::optional<CK_SLOT_ID> Module::first_free_slot() const {
 CK_SLOT_ID Module::init_token(CK_SLOT_ID slot, const Secret& so_pin, std::string_view label,
                               const Secret& user_pin) {
   if (label.empty() || label.size() > kMaxTokenLabelSize) {
-    throw Error(Reason::TokenLabelInvalid,
-                "token label '" + std::string(label) + "' has " + std::to_string(label.size()) +
-                    " bytes; use 1 to " + std::to_string(kMaxTokenLabelSize) + " bytes");
+    throw Error(Reason::TokenLabelInvalid, "token label '" + std::string(label) + "' has " +
+                                               std::to_string(label.size()) + " bytes; use 1 to " +
+                                               std::to_string(kMaxTokenLabelSize) + " bytes");
   }
   // The new token is found again by its label, so the label must be unique.
   for (const SlotInfo& other : slots(true)) {

@@ -121,8 +121,8 @@ Secret prompt_secret(std::string_view prompt) {
   const FileDescriptor tty(::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC));
   if (tty.get() < 0) {
     throw Error(Reason::SecretInput,
-                "cannot open /dev/tty to ask for '" + std::string(prompt) + "': " +
-                    std::strerror(errno) +
+                "cannot open /dev/tty to ask for '" + std::string(prompt) +
+                    "': " + std::strerror(errno) +
                     "; run from a terminal or pass the secret through a file descriptor");
   }
   write_all(tty.get(), prompt);

@@ -10,8 +10,7 @@
 namespace hanko::hsm::testing {
 
 SoftHsmSandbox::SoftHsmSandbox() {
-  std::string pattern =
-      (std::filesystem::temp_directory_path() / "hanko-softhsm-XXXXXX").string();
+  std::string pattern = (std::filesystem::temp_directory_path() / "hanko-softhsm-XXXXXX").string();
   std::vector<char> buffer(pattern.begin(), pattern.end());
   buffer.push_back('\0');
   if (::mkdtemp(buffer.data()) == nullptr) {

@@ -24,6 +24,12 @@ TEST(ModuleLoad, MissingFileSaysWhichAndWhatToDo) {
   EXPECT_TRUE(contains(message, "; check the module path in the configuration")) << message;
 }
 
+TEST(ModuleLoad, EmptyPathIsRefused) {
+  const Error error = catch_error([] { Module module(""); });
+  EXPECT_EQ(error.reason(), Reason::ModuleLoad);
+  EXPECT_TRUE(contains(error.what(), "no PKCS#11 module path given")) << error.what();
+}
+
 TEST(ModuleLoad, LibraryThatIsNotAModuleIsRefused) {
   const std::string path = "/usr/lib/x86_64-linux-gnu/libz.so.1";
   if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " not installed";
@@ -62,8 +68,8 @@ TEST_F(ModuleTest, InitTokenReturnsTheSlotWhereTheTokenNowLives) {
   const CK_SLOT_ID slot = m_module.init_token(free_slot, so_pin(), "ca-2026", user_pin());
   EXPECT_EQ(m_module.find_token("ca-2026"), slot);
   const std::vector<SlotInfo> slots = m_module.slots();
-  const auto it = std::find_if(slots.begin(), slots.end(),
-                               [&](const SlotInfo& s) { return s.id == slot; });
+  const auto it =
+      std::find_if(slots.begin(), slots.end(), [&](const SlotInfo& s) { return s.id == slot; });
   ASSERT_NE(it, slots.end());
   EXPECT_TRUE(it->token_initialized);
   EXPECT_EQ(it->token_label, "ca-2026");  // blank padding trimmed

@@ -1,5 +1,6 @@
 #include "hanko/hsm/secret.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -77,6 +78,23 @@ TEST(ReadSecretFromFd, ReportsABadDescriptor) {
     ADD_FAILURE() << "read from fd -1 succeeded";
   } catch (const Error& error) {
     EXPECT_NE(std::string(error.what()).find("file descriptor -1"), std::string::npos);
+  }
+}
+
+TEST(PromptSecret, WithoutTerminalSaysWhatToDo) {
+  const int tty = ::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (tty >= 0) {
+    ::close(tty);
+    GTEST_SKIP() << "a terminal is attached; prompting would wait for input";
+  }
+  try {
+    prompt_secret("User PIN: ");
+    ADD_FAILURE() << "prompt without a terminal succeeded";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.reason(), Reason::SecretInput);
+    EXPECT_NE(std::string(error.what()).find("pass the secret through a file descriptor"),
+              std::string::npos)
+        << error.what();
   }
 }
 

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "hsm_test_support.h"
 
@@ -23,8 +26,8 @@ std::size_t object_count(Session& session) {
 }
 
 TEST(KeyTypeNames, RoundTrip) {
-  for (const KeyType type : {KeyType::Rsa2048, KeyType::Rsa3072, KeyType::Rsa4096,
-                             KeyType::EcP256, KeyType::EcP384}) {
+  for (const KeyType type :
+       {KeyType::Rsa2048, KeyType::Rsa3072, KeyType::Rsa4096, KeyType::EcP256, KeyType::EcP384}) {
     EXPECT_EQ(parse_key_type(key_type_name(type)), type);
   }
   EXPECT_EQ(key_type_name(KeyType::EcP256), "p256");
@@ -49,8 +52,7 @@ TEST_F(TokenTest, FindKeyPairReturnsWhatGenerateMade) {
 TEST_F(TokenTest, DuplicateLabelIsRefusedAndCreatesNothing) {
   m_session.generate_key_pair(KeyType::EcP256, "root");
   const std::size_t before = object_count(m_session);
-  const Error error =
-      catch_error([&] { m_session.generate_key_pair(KeyType::EcP384, "root"); });
+  const Error error = catch_error([&] { m_session.generate_key_pair(KeyType::EcP384, "root"); });
   EXPECT_EQ(error.reason(), Reason::KeyExists);
   EXPECT_TRUE(contains(error.what(), "a key labelled 'root' already exists in token '" +
                                          std::string(kTokenLabel) + "'"))
@@ -87,8 +89,7 @@ TEST_F(TokenTest, DestroyRemovesBothHalves) {
 
 TEST_F(TokenTest, ReadOnlySessionCannotGenerate) {
   Session read_only(m_module, m_slot, false);
-  const Error error =
-      catch_error([&] { read_only.generate_key_pair(KeyType::EcP256, "nope"); });
+  const Error error = catch_error([&] { read_only.generate_key_pair(KeyType::EcP256, "nope"); });
   EXPECT_EQ(error.call(), "C_GenerateKeyPair");
   EXPECT_EQ(error.rv(), CKR_SESSION_READ_ONLY);
 }
@@ -108,6 +109,29 @@ TEST_F(TokenTest, MovedSessionKeepsLoginAndHandle) {
   EXPECT_NO_THROW(moved.key_pair("k"));
   m_session = std::move(moved);
   EXPECT_NO_THROW(m_session.key_pair("k"));
+}
+
+TEST_F(TokenTest, SessionsOnTwoThreadsSignConcurrently) {
+  m_session.generate_key_pair(KeyType::EcP256, "threaded");
+  std::atomic<int> signatures{0};
+  const auto work = [&] {
+    try {  // an exception escaping a thread would abort the whole test binary
+      Session session(m_module, m_slot, false);  // one session per thread
+      session.login_user(user_pin());
+      const KeyPair key = session.key_pair("threaded");
+      for (int i = 0; i < 100; ++i) {
+        if (!session.sign(key, SignMechanism::EcdsaSha256, view("tbs")).empty()) ++signatures;
+      }
+    } catch (const std::exception& error) {
+      ADD_FAILURE() << error.what();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) threads.emplace_back(work);
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(signatures.load(), 200);
+  EXPECT_TRUE(m_session.logged_in());  // the threads' logouts left the fixture's login alone
+  EXPECT_NO_THROW(m_session.key_pair("threaded"));
 }
 
 }  // namespace

@@ -33,8 +33,7 @@ struct PssWithSalt : CryptoPP::SignatureStandard {
 template <typename Scheme, typename Key>
 bool verify_with(const Key& key, BytesView message, BytesView signature) {
   const typename Scheme::Verifier verifier(key);
-  return verifier.VerifyMessage(message.data(), message.size(), signature.data(),
-                                signature.size());
+  return verifier.VerifyMessage(message.data(), message.size(), signature.data(), signature.size());
 }
 
 CryptoPP::RSA::PublicKey rsa_key(const Bytes& spki) {
@@ -57,10 +56,9 @@ bool verify_ecdsa(const Bytes& spki, BytesView message, BytesView der_signature)
   const auto key = ec_key<Hash>(spki);
   const std::size_t half = key.GetGroupParameters().GetSubgroupOrder().ByteCount();
   Bytes p1363(2 * half);
-  const std::size_t size =
-      CryptoPP::DSAConvertSignatureFormat(p1363.data(), p1363.size(), CryptoPP::DSA_P1363,
-                                          der_signature.data(), der_signature.size(),
-                                          CryptoPP::DSA_DER);
+  const std::size_t size = CryptoPP::DSAConvertSignatureFormat(
+      p1363.data(), p1363.size(), CryptoPP::DSA_P1363, der_signature.data(), der_signature.size(),
+      CryptoPP::DSA_DER);
   if (size != p1363.size()) return false;
   return verify_with<CryptoPP::ECDSA<CryptoPP::ECP, Hash>>(key, message, p1363);
 }
@@ -87,6 +85,21 @@ bool verify(const Bytes& spki, SignMechanism mechanism, BytesView message, Bytes
   return false;
 }
 
+template <typename Hash>
+Bytes digest_with(BytesView message) {
+  Bytes digest(Hash::DIGESTSIZE);
+  Hash().CalculateDigest(digest.data(), message.data(), message.size());
+  return digest;
+}
+
+Bytes digest_of(SignMechanism mechanism, BytesView message) {
+  switch (digest_size(mechanism)) {
+    case 32: return digest_with<CryptoPP::SHA256>(message);
+    case 48: return digest_with<CryptoPP::SHA384>(message);
+    default: return digest_with<CryptoPP::SHA512>(message);
+  }
+}
+
 unsigned key_bits(KeyType type) {
   switch (type) {
     case KeyType::Rsa2048: return 2048;
@@ -100,9 +113,8 @@ unsigned key_bits(KeyType type) {
 
 // The start of a named-curve SubjectPublicKeyInfo, up to the point: id-ecPublicKey + curve OID.
 std::string ec_spki_prefix(KeyType type) {
-  return type == KeyType::EcP256
-             ? "3059301306072A8648CE3D020106082A8648CE3D030107034200"
-             : "3076301006072A8648CE3D020106052B81040022036200";
+  return type == KeyType::EcP256 ? "3059301306072A8648CE3D020106082A8648CE3D030107034200"
+                                 : "3076301006072A8648CE3D020106052B81040022036200";
 }
 
 Bytes message_of(std::size_t size) {
@@ -180,17 +192,7 @@ TEST_P(KeyTypeTest, SignDigestMatchesSign) {
   const Bytes message = message_of(1000);
   for (const SignMechanism mechanism : kAllMechanisms) {
     if (!fits(GetParam(), mechanism)) continue;
-    Bytes digest;
-    switch (digest_size(mechanism)) {
-      case 32: digest.resize(32); CryptoPP::SHA256().CalculateDigest(digest.data(),
-                                                                     message.data(), 1000);
-        break;
-      case 48: digest.resize(48); CryptoPP::SHA384().CalculateDigest(digest.data(),
-                                                                     message.data(), 1000);
-        break;
-      default: digest.resize(64); CryptoPP::SHA512().CalculateDigest(digest.data(),
-                                                                     message.data(), 1000);
-    }
+    Bytes digest = digest_of(mechanism, message);
     const Bytes signature = m_session.sign_digest(m_key, mechanism, digest);
     EXPECT_TRUE(verify(spki, mechanism, message, signature)) << sign_mechanism_name(mechanism);
     digest.pop_back();
@@ -204,10 +206,10 @@ TEST_P(KeyTypeTest, MismatchedMechanismIsRefused) {
     if (fits(GetParam(), mechanism)) continue;
     const Error error = catch_error([&] { m_session.sign(m_key, mechanism, view("data")); });
     EXPECT_EQ(error.reason(), Reason::MechanismMismatch);
-    EXPECT_NE(std::string(error.what()).find("cannot sign with " +
-                                             std::string(key_type_name(GetParam())) +
-                                             " key 'ca-key'"),
-              std::string::npos)
+    EXPECT_NE(
+        std::string(error.what())
+            .find("cannot sign with " + std::string(key_type_name(GetParam())) + " key 'ca-key'"),
+        std::string::npos)
         << error.what();
   }
 }
@@ -225,16 +227,13 @@ TEST_F(TokenTest, PssSaltLengthEqualsHashLength) {
   const Bytes signature = m_session.sign(key, SignMechanism::RsaPssSha256, message);
   // Crypto++'s PSS (used in the tests above) checks the salt length it expects: the hash length.
   EXPECT_TRUE((verify_with<CryptoPP::RSASS<CryptoPP::PSS, CryptoPP::SHA256>>(public_key, message,
-                                                                            signature)));
-  EXPECT_TRUE(
-      (verify_with<CryptoPP::RSASS<PssWithSalt<32>, CryptoPP::SHA256>>(public_key, message,
-                                                                        signature)));
-  EXPECT_FALSE(
-      (verify_with<CryptoPP::RSASS<PssWithSalt<20>, CryptoPP::SHA256>>(public_key, message,
-                                                                        signature)));
-  EXPECT_FALSE(
-      (verify_with<CryptoPP::RSASS<PssWithSalt<0>, CryptoPP::SHA256>>(public_key, message,
-                                                                       signature)));
+                                                                             signature)));
+  EXPECT_TRUE((verify_with<CryptoPP::RSASS<PssWithSalt<32>, CryptoPP::SHA256>>(public_key, message,
+                                                                               signature)));
+  EXPECT_FALSE((verify_with<CryptoPP::RSASS<PssWithSalt<20>, CryptoPP::SHA256>>(public_key, message,
+                                                                                signature)));
+  EXPECT_FALSE((verify_with<CryptoPP::RSASS<PssWithSalt<0>, CryptoPP::SHA256>>(public_key, message,
+                                                                               signature)));
 }
 
 TEST_F(TokenTest, EcdsaSignatureIsMinimalDer) {

@@ -12,17 +12,17 @@ namespace hanko::hsm {
 // call()); every other reason is detected by hanko itself and carries rv() == CKR_GENERAL_ERROR.
 enum class Reason {
   Pkcs11,
-  ModuleLoad,        // dlopen or C_GetFunctionList failed
-  TokenNotFound,     // no token with that label
-  TokenAmbiguous,    // several tokens with that label
-  TokenLabelInvalid, // empty, too long, or already used
-  KeyExists,         // a key with that label is already on the token
-  KeyNotFound,       // no key with that label
-  KeyIncomplete,     // only one half of a key pair is visible, or several share a label
-  KeyUnsupported,    // key type or size hanko does not handle
-  MechanismMismatch, // signing mechanism does not fit the key type
-  InvalidArgument,   // e.g. a digest of the wrong length
-  SecretInput,       // a PIN could not be read or is empty / too long
+  ModuleLoad,         // dlopen or C_GetFunctionList failed
+  TokenNotFound,      // no token with that label
+  TokenAmbiguous,     // several tokens with that label
+  TokenLabelInvalid,  // empty, too long, or already used
+  KeyExists,          // a key with that label is already on the token
+  KeyNotFound,        // no key with that label
+  KeyIncomplete,      // only one half of a key pair is visible, or several share a label
+  KeyUnsupported,     // key type or size hanko does not handle
+  MechanismMismatch,  // signing mechanism does not fit the key type
+  InvalidArgument,    // e.g. a digest of the wrong length
+  SecretInput,        // a PIN could not be read or is empty / too long
 };
 
 class Error : public std::runtime_error {

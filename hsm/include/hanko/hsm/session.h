@@ -43,6 +43,9 @@ class Session {
   CK_SLOT_ID slot() const noexcept { return m_slot; }
   const std::string& token_label() const noexcept { return m_token_label; }
 
+  // PKCS#11 keeps one login per token for the whole process. When another Session of this
+  // process is already logged in, the module answers CKR_USER_ALREADY_LOGGED_IN without checking
+  // the PIN; this session then shares that login (it is authorised anyway) and counts itself in.
   void login_user(const Secret& pin);
   // Security officer login, needed only to set the user PIN.
   void login_so(const Secret& pin);
