@@ -22,7 +22,9 @@ printf 'Wrong-Pin-000A\n' > "$work/wrong-pin"
 "$hanko" init --state "$work/ca" --token bad-input --key-label ca --key-type p256 \
   --subject "/C=JP/O=Hanko Test/CN=Bad Input CA" --pin-fd 3 3<"$work/pin" >/dev/null
 
-snapshot() { (cd "$work/ca" && find . -type f ! -name lock -print0 | sort -z | xargs -0 sha256sum); }
+# The CA state as content: configuration files and a dump of the database (page layout may
+# change when SQLite checkpoints its journal, content must not).
+snapshot() { sha256sum "$work/ca/ca.conf" "$work/ca/profiles.conf"; sqlite3 "$work/ca/ca.db" .dump | sha256sum; }
 before=$(snapshot)
 
 # expect_refusal NAME EXPECTED_TEXT COMMAND...: must exit non-zero, say EXPECTED_TEXT, write nothing.
@@ -37,7 +39,8 @@ expect_refusal() {
   echo "ok  $name: $(tail -1 "$work/stderr")"
 }
 
-issue() { "$hanko" issue --state "$work/ca" --profile subscriber-signature --out "$work/out.crt" --pin-fd 3 --csr "$@" 3<"$work/pin"; }
+jpki=(--jpki-name "山田太郎" --jpki-birth 19800401 --jpki-gender 1 --jpki-address "熊本県熊本市")
+issue() { "$hanko" issue --state "$work/ca" --profile subscriber-signature "${jpki[@]}" --out "$work/out.crt" --pin-fd 3 --csr "$@" 3<"$work/pin"; }
 expect_refusal "CSR with a bad signature" "bad_signature" issue "$data/bad-signature.der"
 expect_refusal "truncated DER" "truncated" issue "$data/truncated.der"
 expect_refusal "BER indefinite length" "indefinite_length" issue "$data/indefinite.der"
@@ -46,18 +49,24 @@ expect_refusal "trailing garbage" "trailing_bytes" issue "$data/trailing.der"
 expect_refusal "RSA key below 2048 bits" "1024 bits" issue "$data/rsa1024.der"
 expect_refusal "unknown profile" "unknown profile" "$hanko" issue --state "$work/ca" --profile nope \
   --out "$work/out.crt" --pin-fd 3 --csr "$data/rsa2048.der" 3<"$work/pin"
-expect_refusal "wrong PIN" "C_Login: CKR_PIN_INCORRECT" "$hanko" issue --state "$work/ca" \
+expect_refusal "basic four missing" "basic four information" "$hanko" issue --state "$work/ca" \
+  --profile subscriber-signature --out "$work/out.crt" --pin-fd 3 --csr "$data/rsa2048.der" 3<"$work/pin"
+expect_refusal "wrong PIN" "C_Login: CKR_PIN_INCORRECT" "$hanko" issue --state "$work/ca" "${jpki[@]}" \
   --profile subscriber-signature --out "$work/out.crt" --pin-fd 3 --csr "$data/rsa2048.der" 3<"$work/wrong-pin"
-expect_refusal "suspension reason" "no suspension" "$hanko" revoke --state "$work/ca" --serial 01 --reason certificateHold
-expect_refusal "unknown serial" "no certificate with serial" "$hanko" revoke --state "$work/ca" --serial 0102 --reason superseded
-expect_refusal "PIN on the command line" "unrecognised option" "$hanko" crl --state "$work/ca" --out "$work/out.crt" --pin User-Pin-1234a
+revoke() { "$hanko" revoke --state "$work/ca" --pin-fd 3 "$@" 3<"$work/pin"; }
+expect_refusal "suspension reason" "no suspension" revoke --serial 01 --reason certificateHold
+expect_refusal "unknown serial" "no certificate with serial" revoke --serial 0102 --reason superseded
+expect_refusal "PIN on the command line" "unrecognised option" "$hanko" crl --state "$work/ca" --out-dir "$work/lists" --pin User-Pin-1234a
+expect_refusal "clock set back" "earlier than" faketime "2020-01-01 00:00:00" "$hanko" crl --state "$work/ca" \
+  --out-dir "$work/lists" --pin-fd 3 3<"$work/pin"
 
 # A CA whose configuration names a key that is not in the token.
 cp -a "$work/ca" "$work/ca-badlabel"
 sed -i 's/^key_label = .*/key_label = no-such-key/' "$work/ca-badlabel/ca.conf"
-if "$hanko" crl --state "$work/ca-badlabel" --out "$work/out.crl" --pin-fd 3 3<"$work/pin" 2>"$work/stderr"; then fail "unknown key label accepted"; fi
+sqlite3 "$work/ca-badlabel/ca.db" "UPDATE generations SET key_label = 'no-such-key'"
+if "$hanko" crl --state "$work/ca-badlabel" --out-dir "$work/badlists" --pin-fd 3 3<"$work/pin" 2>"$work/stderr"; then fail "unknown key label accepted"; fi
 grep -q "no-such-key" "$work/stderr" || fail "unknown key label: $(cat "$work/stderr")"
-[ ! -e "$work/out.crl" ] || fail "unknown key label: wrote a CRL"
+[ ! -e "$work/badlists" ] || fail "unknown key label: wrote lists"
 echo "ok  unknown key label: $(cat "$work/stderr")"
 
 # Module paths: missing, and a library that is not a PKCS#11 module. No state folder appears.
@@ -81,8 +90,23 @@ if "$hanko" init --state "$work/ca" --token bad-input --key-label other --subjec
 [ "$(snapshot)" = "$before" ] || fail "init changed an existing CA"
 echo "ok  init over an existing CA: $(cat "$work/stderr")"
 
+# A damaged database: truncated, or its header overwritten. Refused with a pointer to the backup.
+for damage in truncate header; do
+  rm -rf "$work/ca-damaged"
+  cp -a "$work/ca" "$work/ca-damaged"
+  sqlite3 "$work/ca-damaged/ca.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+  if [ $damage = truncate ]; then truncate -s 8192 "$work/ca-damaged/ca.db"; else printf 'garbage!garbage!' | dd of="$work/ca-damaged/ca.db" conv=notrunc 2>/dev/null; fi
+  if "$hanko" status --state "$work/ca-damaged" > /dev/null 2>"$work/stderr"; then fail "$damage database accepted"; fi
+  grep -qE "damaged|not a database|malformed" "$work/stderr" || fail "$damage database: $(cat "$work/stderr")"
+  echo "ok  database $damage: $(cat "$work/stderr")"
+done
+
 # R16: a second certificate for a subject that already holds a valid one.
-"$hanko" issue --state "$work/ca" --profile subscriber-signature --out "$work/first.crt" --pin-fd 3 --csr "$data/rsa2048.der" 3<"$work/pin" 2>/dev/null >/dev/null
+"$hanko" issue --state "$work/ca" --profile subscriber-signature "${jpki[@]}" --out "$work/first.crt" --pin-fd 3 --csr "$data/rsa2048.der" 3<"$work/pin" 2>/dev/null >/dev/null
+serial=$(openssl x509 -inform DER -in "$work/first.crt" -noout -serial | cut -d= -f2)
 before=$(snapshot)
 expect_refusal "duplicate subject (R16)" "already holds valid certificate" issue "$data/rsa2048.der"
+revoke --serial "$serial" --reason superseded > /dev/null
+before=$(snapshot)
+expect_refusal "revoking twice" "already revoked" revoke --serial "$serial" --reason superseded
 echo "all bad input refused"
