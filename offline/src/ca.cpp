@@ -3,8 +3,10 @@
 #include <cryptopp/cryptlib.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 namespace hanko::offline {
 
@@ -130,7 +132,8 @@ void check_signer_matches(const KeyGeneration& generation, const Signer& signer)
 }
 
 PlannedCertificate Ca::plan(const IssueRequest& request, Time now, CryptoPP::RandomNumberGenerator& rng,
-                            const std::vector<Bytes>& pending_subjects) {
+                            const std::vector<Bytes>& pending_subjects,
+                            const std::map<std::string, int>& pending_partitions) {
   if (m_store.terminated()) throw PolicyError("this CA has been terminated (R26); it issues nothing more");
   const Profile& p = profile(request.profile);
   const KeyGeneration generation = m_store.current_generation();
@@ -172,7 +175,7 @@ PlannedCertificate Ca::plan(const IssueRequest& request, Time now, CryptoPP::Ran
   std::vector<std::string> crl_urls;
   if (kind == CertificateKind::kSubscriber) {
     if (!request.partition_group.empty()) check_partition_name(request.partition_group);
-    partition = m_store.assign_partition(generation.number, request.partition_group);
+    partition = m_store.assign_partition(generation.number, request.partition_group, pending_partitions);
     crl_urls = config.urls_for(scope_name(generation.number, partition));
   } else {
     crl_urls = config.urls_for(scope_name(generation.number, "arl"));
@@ -237,34 +240,169 @@ PlannedCertificate Ca::plan(const IssueRequest& request, Time now, CryptoPP::Ran
   return plan;
 }
 
-std::vector<Bytes> Ca::sign_and_check(const std::vector<PlannedCertificate>& plans, Signer& signer) {
-  std::vector<Bytes> out;
-  out.reserve(plans.size());
-  for (const PlannedCertificate& plan : plans) {
-    Bytes der = sign_certificate(plan.certificate, signer);  // re-parses and verifies
-    // What was signed must be exactly what the operator approved.
-    const Certificate cert = parse_certificate(der).value();
-    if (!std::equal(cert.tbs().begin(), cert.tbs().end(), encode_tbs_certificate(plan.certificate, signer.algorithm()).begin())) {
-      throw PolicyError("certificate " + plan.certificate.serial.hex() + " differs from its plan; nothing was recorded");
+std::vector<Bytes> Ca::sign_and_check(const std::vector<PlannedCertificate>& plans, const std::vector<Signer*>& signers) {
+  if (signers.empty()) throw std::logic_error("no signer");
+  std::vector<Bytes> out(plans.size());
+  std::vector<std::exception_ptr> errors(signers.size());
+  const auto work = [&](std::size_t worker) {
+    try {
+      Signer& signer = *signers[worker];
+      for (std::size_t i = worker; i < plans.size(); i += signers.size()) {
+        Bytes der = sign_certificate(plans[i].certificate, signer);  // re-parses and verifies
+        // What was signed must be exactly what the operator approved.
+        const Certificate cert = parse_certificate(der).value();
+        const Bytes planned = encode_tbs_certificate(plans[i].certificate, signer.algorithm());
+        if (!std::equal(cert.tbs().begin(), cert.tbs().end(), planned.begin(), planned.end())) {
+          throw PolicyError("certificate " + plans[i].certificate.serial.hex() + " differs from its plan; nothing was recorded");
+        }
+        out[i] = std::move(der);
+      }
+    } catch (...) {
+      errors[worker] = std::current_exception();
     }
-    out.push_back(std::move(der));
+  };
+  std::vector<std::thread> threads;
+  for (std::size_t w = 1; w < signers.size(); ++w) threads.emplace_back(work, w);
+  work(0);
+  for (std::thread& t : threads) t.join();
+  for (const std::exception_ptr& e : errors) {
+    if (e) std::rethrow_exception(e);
   }
   return out;
 }
 
-std::vector<Bytes> Ca::issue(const std::vector<PlannedCertificate>& plans, Signer& signer, Time now) {
-  const KeyGeneration generation = m_store.current_generation();
-  check_signer_matches(generation, signer);
-  std::vector<Bytes> ders = sign_and_check(plans, signer);
-  sql::Transaction txn(m_store.db());
+void Ca::record_certificates(const std::vector<PlannedCertificate>& plans, const std::vector<Bytes>& ders) {
   for (std::size_t i = 0; i < plans.size(); ++i) {
     CertificateRecord r = plans[i].record;
     r.der = ders[i];
     m_store.insert(r);
   }
+}
+
+std::vector<Bytes> Ca::issue(const std::vector<PlannedCertificate>& plans, Signer& signer, Time now) {
+  return issue(plans, std::vector<Signer*>{&signer}, now);
+}
+
+std::vector<Bytes> Ca::issue(const std::vector<PlannedCertificate>& plans, const std::vector<Signer*>& signers, Time now) {
+  const KeyGeneration generation = m_store.current_generation();
+  for (const Signer* s : signers) check_signer_matches(generation, *s);
+  std::vector<Bytes> ders = sign_and_check(plans, signers);
+  sql::Transaction txn(m_store.db());
+  record_certificates(plans, ders);
   m_store.record_time(now);
   txn.commit();
   return ders;
+}
+
+Ca::BatchPlan Ca::plan_batch(const RequestBatch& batch, BytesView batch_der, Time now, CryptoPP::RandomNumberGenerator& rng) {
+  BatchPlan batch_plan;
+  batch_plan.batch_id = batch.batch_id;
+  batch_plan.request_digest = digest(HashAlgorithm::kSha256, batch_der);
+  const std::string id = to_hex(batch.batch_id);
+  if (m_store.batch_seen(id)) {
+    throw PolicyError("batch " + id + " was processed before; a replayed batch is refused whole and nothing was done");
+  }
+  std::vector<Bytes> pending_subjects;
+  std::set<Serial> pending_revocations;
+  std::map<std::string, int> per_profile;
+  std::map<std::string, int> per_partition;
+  std::ostringstream issued_text, revoked_text, refused_text;
+  for (std::size_t index = 0; index < batch.items.size(); ++index) {
+    const SignedRequestItem& si = batch.items[index];
+    ItemResult result;
+    result.item_id = si.item.item_id;
+    try {
+      // The relay is not trusted: every item must carry a valid signature of a registered RA key.
+      const auto spki = m_store.ra_key(si.item.ra_operator);
+      if (!spki) throw PolicyError("RA operator '" + si.item.ra_operator + "' is not registered on the signer (or was revoked)");
+      if (!verify_signature(parse_public_key(*spki), si.algorithm, si.item_der, si.signature)) {
+        throw PolicyError("the signature of RA operator '" + si.item.ra_operator + "' on this item does not verify");
+      }
+      if (si.item.issue) {
+        const IssueAction& a = *si.item.issue;
+        auto csr = parse_certification_request(a.request);
+        if (!csr) throw PolicyError("request refused [" + std::string(error_id_name(csr.error())) + "]: " + csr.message());
+        IssueRequest request;
+        request.csr = std::move(csr).value();
+        request.profile = a.profile;
+        request.partition_group = a.partition;
+        request.subject_data = a.subject_data;
+        request.requested_by = si.item.ra_operator;
+        request.batch_id = id;
+        request.decision = "RA operator " + si.item.ra_operator + " (item " + si.item.item_id + "), approved at the signer console";
+        PlannedCertificate planned = this->plan(request, now, rng, pending_subjects, per_partition);
+        pending_subjects.push_back(planned.certificate.subject.der());
+        if (!planned.record.partition.empty()) ++per_partition[planned.record.partition];
+        ++per_profile[a.profile];
+        issued_text << planned.summary;
+        batch_plan.certificates.push_back(std::move(planned));
+        batch_plan.certificate_items.push_back(index);
+      } else {
+        const RevokeAction& a = *si.item.revoke;
+        check_revocation_reason(reason_name(a.reason));
+        const auto record = m_store.find(a.serial);
+        if (!record) throw PolicyError("no certificate with serial " + a.serial.hex() + " was issued by this CA");
+        if (record->revoked) throw PolicyError("certificate " + a.serial.hex() + " was already revoked on " + format_time(*record->revoked_at));
+        if (!pending_revocations.insert(a.serial).second) throw PolicyError("certificate " + a.serial.hex() + " is revoked twice in this batch");
+        if (a.invalidity_date && *a.invalidity_date > now) throw PolicyError("the invalidity date lies in the future");
+        revoked_text << "  " << a.serial.hex() << "  " << reason_name(a.reason) << "  " << record->subject << "\n";
+        batch_plan.revocations.emplace_back(index, a);
+        result.serial = a.serial;
+      }
+    } catch (const std::exception& e) {
+      result.status = ItemStatus::kRefused;
+      result.reason = e.what();
+      refused_text << "  item " << si.item.item_id << ": " << e.what() << "\n";
+      ++batch_plan.refused;
+    }
+    batch_plan.results.push_back(std::move(result));
+  }
+  std::ostringstream s;
+  s << "Batch " << id << " created " << format_time(batch.created) << ": " << batch.items.size() << " items\n"
+    << "  to issue:  " << batch_plan.certificates.size();
+  for (const auto& [name, count] : per_profile) s << "  (" << name << " " << count << ")";
+  s << "\n  to revoke: " << batch_plan.revocations.size() << "\n  refused:   " << batch_plan.refused << "\n";
+  if (!batch_plan.certificates.empty()) s << "Certificates to sign:\n" << issued_text.str();
+  if (!batch_plan.revocations.empty()) s << "Revocations:\n" << revoked_text.str();
+  if (batch_plan.refused) s << "Refused items (not signed; returned to the RA with the reason):\n" << refused_text.str();
+  batch_plan.summary = s.str();
+  return batch_plan;
+}
+
+ResultBatch Ca::execute_batch(BatchPlan& plan, const std::vector<Signer*>& signers, Time now, const SignerFor& signer_for) {
+  const KeyGeneration generation = m_store.current_generation();
+  for (const Signer* signer : signers) check_signer_matches(generation, *signer);
+  const std::vector<Bytes> ders = sign_and_check(plan.certificates, signers);
+  std::set<std::string> scopes;
+  // One transaction: the batch is applied whole or not at all.
+  sql::Transaction txn(m_store.db());
+  record_certificates(plan.certificates, ders);
+  for (const auto& [index, action] : plan.revocations) {
+    const CertificateRecord record = *m_store.find(action.serial);
+    m_store.mark_revoked(action.serial, now, action.reason, action.invalidity_date);
+    scopes.insert(scope_name(record.generation, is_ca_kind(record.kind) ? "arl" : record.partition));
+    scopes.insert(scope_name(record.generation, "full"));
+    plan.results[index].status = ItemStatus::kRevoked;
+  }
+  const int issued = static_cast<int>(plan.certificates.size());
+  m_store.record_batch(to_hex(plan.batch_id), now, static_cast<int>(plan.results.size()), issued, static_cast<int>(plan.refused));
+  m_store.record_time(now);
+  txn.commit();
+
+  ResultBatch result;
+  result.batch_id = plan.batch_id;
+  result.request_digest = plan.request_digest;
+  result.processed = now;
+  for (std::size_t i = 0; i < plan.certificates.size(); ++i) {
+    ItemResult& r = plan.results[plan.certificate_items[i]];
+    r.status = ItemStatus::kIssued;
+    r.serial = plan.certificates[i].certificate.serial;
+    r.certificate = ders[i];
+  }
+  result.results = plan.results;
+  // R21: revocations are followed at once by their partition (or ARL) and the fullCRL.
+  for (const StoredCrl& l : make_lists({scopes.begin(), scopes.end()}, now, now, signer_for)) result.lists.push_back(l.der);
+  return result;
 }
 
 ReasonCode check_revocation_reason(std::string_view name) {

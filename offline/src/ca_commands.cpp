@@ -1,5 +1,6 @@
 #include <cryptopp/osrng.h>
 
+#include <cstdio>
 #include <iostream>
 #include <optional>
 
@@ -306,6 +307,63 @@ void cmd_publish(const po::variables_map& vm) {
   std::cout << "repository written to " << out.string() << "\n";
 }
 
+void cmd_ra_register(const po::variables_map& vm) {
+  Opened o(vm);
+  const std::string name = vm["name"].as<std::string>();
+  const Bytes spki = read_der_or_pem(vm["key"].as<std::string>(), "PUBLIC KEY");
+  const pki::PublicKey key = pki::parse_public_key(spki);
+  if (o.store.ra_key(name)) throw PolicyError("RA operator '" + name + "' is already registered");
+  sql::Transaction txn(o.store.db());
+  o.store.register_ra_key(name, spki, o.time);
+  o.store.record_time(o.time);
+  txn.commit();
+  std::cout << "RA operator '" << name << "' registered with " << key.description() << " key "
+            << to_hex(pki::digest(pki::HashAlgorithm::kSha256, spki), ':').substr(0, 47) << "...\n";
+}
+
+// The operator approves what the summary shows: on the terminal, or with --yes in a script.
+void approve(const po::variables_map& vm, const std::string& question) {
+  if (vm.count("yes")) return;
+  std::FILE* tty = std::fopen("/dev/tty", "r+");
+  if (!tty) throw UsageError("nobody to approve the batch (no terminal); read the summary and rerun with --yes");
+  std::fprintf(tty, "%s Type 'sign' to approve: ", question.c_str());
+  std::fflush(tty);
+  char answer[16] = {};
+  const bool read = std::fgets(answer, sizeof answer, tty) != nullptr;
+  std::fclose(tty);
+  if (!read || std::string(answer).rfind("sign", 0) != 0) throw PolicyError("not approved; nothing was signed");
+}
+
+void cmd_batch(const po::variables_map& vm) {
+  Opened o(vm);
+  const Bytes der = read_file(vm["in"].as<std::string>(), kMaxBatchBytes);
+  RequestBatch batch;
+  try {
+    batch = parse_request_batch(der);
+  } catch (const pki::ParseError& e) {
+    throw PolicyError("request batch '" + vm["in"].as<std::string>() + "' refused whole [" +
+                      std::string(pki::error_id_name(e.id())) + "]: " + e.what());
+  }
+  CryptoPP::AutoSeededRandomPool rng;
+  Ca::BatchPlan plan = o.ca.plan_batch(batch, der, o.time, rng);
+  std::cerr << plan.summary;
+  const std::string out = vm["out"].as<std::string>();
+  if (std::filesystem::exists(out)) throw UsageError("'" + out + "' exists; results are never overwritten");
+  approve(vm, "Sign " + std::to_string(plan.certificates.size()) + " certificates and " +
+                  std::to_string(plan.revocations.size()) + " revocations?");
+  CaKeys keys = open_keys(o.store, vm);
+  const KeyGeneration generation = o.store.current_generation();
+  std::vector<pki::Signer*> signers{&keys.signer(generation)};
+  for (int i = 1; i < vm["sessions"].as<int>(); ++i) signers.push_back(&keys.extra_signer(generation));
+  const auto started = std::chrono::steady_clock::now();
+  const ResultBatch result = o.ca.execute_batch(plan, signers, o.time, keys.signer_for());
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  write_new_file(out, encode_result_batch(result));
+  std::cout << "batch " << to_hex(batch.batch_id) << ": " << plan.certificates.size() << " issued, "
+            << plan.revocations.size() << " revoked, " << plan.refused << " refused, " << result.lists.size()
+            << " lists, in " << seconds << " s -> " << out << "\n";
+}
+
 void cmd_profiles(const po::variables_map& vm) {
   CaStore store(vm["state"].as<std::string>());
   for (const Profile& p : load_profiles(store)) {
@@ -420,6 +478,23 @@ std::vector<Command> ca_commands() {
        },
        cmd_publish},
       {"profiles", "list the certificate profiles", add_state, cmd_profiles},
+      {"ra-register", "register an RA operator's public key (items must be signed with it)",
+       [](po::options_description& o) {
+         add_state(o);
+         o.add_options()("name", po::value<std::string>()->required(), "RA operator name as it appears in items")(
+             "key", po::value<std::string>()->required(), "SubjectPublicKeyInfo (DER or PEM)");
+       },
+       cmd_ra_register},
+      {"batch", "check, summarise and sign a request batch; write the result batch",
+       [](po::options_description& o) {
+         add_state(o);
+         add_pin_option(o);
+         o.add_options()("in", po::value<std::string>()->required(), "request batch (DER)")(
+             "out", po::value<std::string>()->required(), "result batch to write (never overwritten)")(
+             "sessions", po::value<int>()->default_value(1), "token sessions signing in parallel")(
+             "yes", "approve without a terminal prompt (scripted ceremonies)");
+       },
+       cmd_batch},
   };
 }
 

@@ -19,4 +19,14 @@ pki::Signer& CaKeys::signer(const KeyGeneration& generation) {
   return *slot;
 }
 
+pki::Signer& CaKeys::extra_signer(const KeyGeneration& generation) {
+  signer(generation);  // the same checks as the first one
+  // Login state is per token: a new session of this process is already logged in.
+  auto session = std::make_unique<hsm::Session>(*m_token.module, m_token.session->slot(), false);
+  auto s = std::make_unique<HsmSigner>(*session, session->key_pair(generation.key_label), generation.algorithm);
+  m_extra_sessions.push_back(std::move(session));
+  m_extra_signers.push_back(std::move(s));
+  return *m_extra_signers.back();
+}
+
 }  // namespace hanko::offline

@@ -232,8 +232,11 @@ void CaStore::create(const fs::path& dir, const CaConfig& config, const KeyGener
                      const CertificateRecord& self_signed, pki::Time now) {
   check_can_create(dir);
   fs::create_directories(dir);
+  // The CA's records are nobody else's business: the folder and database are owner-only.
+  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace);
   write_new_file(dir / "ca.conf", view(config.serialize()));
   {
+    write_new_file(dir / "ca.db", {}, 0600);  // SQLite keeps the mode of an existing file
     sql::Database db((dir / "ca.db").string(), true);
     sql::Transaction txn(db);
     db.exec(kSchema);
@@ -422,16 +425,30 @@ std::vector<CertificateRecord> CaStore::certificates_of_kind(CertificateKind kin
   return out;
 }
 
-std::string CaStore::assign_partition(int generation, const std::string& group) {
+std::string CaStore::assign_partition(int generation, const std::string& group, const std::map<std::string, int>& pending) {
   if (!group.empty()) return group;
   sql::Statement s = m_db->prepare(
       "SELECT partition, COUNT(*) FROM certificates WHERE generation = ?1 AND kind = 'subscriber' AND partition GLOB 'CRL[0-9]*' "
       "GROUP BY partition ORDER BY CAST(SUBSTR(partition, 4) AS INTEGER) DESC LIMIT 1");
   s.bind(1, generation);
-  if (!s.step()) return "CRL1";
-  const std::string newest = s.text(0);
-  if (s.integer(1) < m_config.partition_size) return newest;
-  return "CRL" + std::to_string(std::stoi(newest.substr(3)) + 1);
+  int newest = 1;
+  std::int64_t count = 0;
+  if (s.step()) {
+    newest = std::stoi(s.text(0).substr(3));
+    count = s.integer(1);
+  }
+  // Partitions planned in this batch beyond the newest recorded one.
+  for (const auto& [name, planned] : pending) {
+    if (name.rfind("CRL", 0) != 0 || name.size() < 4 || name.find_first_not_of("0123456789", 3) != std::string::npos) continue;
+    const int n = std::stoi(name.substr(3));
+    if (n > newest) {
+      newest = n;
+      count = 0;
+    }
+  }
+  const std::string name = "CRL" + std::to_string(newest);
+  if (const auto it = pending.find(name); it != pending.end()) count += it->second;
+  return count < m_config.partition_size ? name : "CRL" + std::to_string(newest + 1);
 }
 
 std::vector<std::string> CaStore::partitions(int generation) {

@@ -50,12 +50,13 @@ void write_all(int fd, BytesView data, const std::filesystem::path& path) {
   }
 }
 
-void write_via_temporary(const std::filesystem::path& path, BytesView data, bool replace) {
+void write_via_temporary(const std::filesystem::path& path, BytesView data, bool replace, unsigned mode) {
   const std::filesystem::path dir = path.parent_path();
   std::string tmpl = (dir.empty() ? std::filesystem::path(".") : dir) / ("." + path.filename().string() + ".XXXXXX");
   Fd fd(::mkstemp(tmpl.data()));
   if (fd.get() < 0) throw FileError("cannot create a file in '" + dir.string() + "': " + errno_text());
   try {
+    if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0) throw FileError("cannot set the mode of '" + tmpl + "': " + errno_text());
     write_all(fd.get(), data, path);
     if (::fsync(fd.get()) != 0) throw FileError("cannot sync '" + tmpl + "': " + errno_text());
     ::close(fd.release());
@@ -105,12 +106,12 @@ std::string read_text_file(const std::filesystem::path& path, std::size_t max_si
   return std::string(b.begin(), b.end());
 }
 
-void write_file_atomic(const std::filesystem::path& path, BytesView data) {
-  write_via_temporary(path, data, true);
+void write_file_atomic(const std::filesystem::path& path, BytesView data, unsigned mode) {
+  write_via_temporary(path, data, true, mode);
 }
 
-void write_new_file(const std::filesystem::path& path, BytesView data) {
-  write_via_temporary(path, data, false);
+void write_new_file(const std::filesystem::path& path, BytesView data, unsigned mode) {
+  write_via_temporary(path, data, false, mode);
 }
 
 FileLock::FileLock(const std::filesystem::path& path) {

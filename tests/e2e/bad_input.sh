@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Every bad input gets a clear error naming the problem, a non-zero exit, and nothing written.
 set -euo pipefail
-hanko=$1
+build=$1
+hanko=$build/offline/hanko-offline
+ra=$build/relay/hanko-ra
 root=$(cd "$(dirname "$0")/../.." && pwd)
 data=$root/tests/data/csr
 work=$(mktemp -d)
@@ -109,4 +111,66 @@ expect_refusal "duplicate subject (R16)" "already holds valid certificate" issue
 revoke --serial "$serial" --reason superseded > /dev/null
 before=$(snapshot)
 expect_refusal "revoking twice" "already revoked" revoke --serial "$serial" --reason superseded
+# ----- batches -----------------------------------------------------------------------------
+"$ra" keygen --key "$work/ra.key" --public "$work/ra.spki" > /dev/null
+"$ra" keygen --key "$work/intruder.key" --public "$work/intruder.spki" > /dev/null
+"$hanko" ra-register --state "$work/ca" --name "ra-1" --key "$work/ra.spki" > /dev/null
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null -subj "/C=JP/CN=batch-good" -outform DER -out "$work/good.der" 2>/dev/null
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null -subj "/C=JP/CN=batch-dup" -outform DER -out "$work/dup.der" 2>/dev/null
+b4=$'\t山田\t19800101\t1\t熊本県'
+{
+  printf 'issue\t%s\tsubscriber-signature\t-%s\n' "$work/good.der" "$b4"
+  printf 'issue\t%s\tno-such-profile\t-%s\n' "$data/p256.der" "$b4"
+  printf 'issue\t%s\tsubscriber-signature\t-%s\n' "$data/bad-signature.der" "$b4"
+  printf 'issue\t%s\tsubscriber-signature\t-%s\n' "$work/dup.der" "$b4"
+  printf 'issue\t%s\tsubscriber-signature\t-%s\n' "$work/dup.der" "$b4"
+  printf 'issue\t%s\tsubscriber-signature\t-%s\n' "$data/rsa1024.der" "$b4"
+  printf 'revoke\t0A0B0C\tkeyCompromise\n'
+  printf 'revoke\t%s\tsuperseded\n' "$serial"
+} > "$work/mixed.tsv"
+"$ra" batch --key "$work/ra.key" --operator ra-1 --manifest "$work/mixed.tsv" --out "$work/mixed.der" > /dev/null
+"$hanko" batch --state "$work/ca" --in "$work/mixed.der" --out "$work/mixed-result.der" --yes --pin-fd 3 3<"$work/pin" > /dev/null 2>&1 \
+  || fail "mixed batch: $(cat "$work/stderr")"
+"$ra" results --in "$work/mixed-result.der" --out-dir "$work/mixed-out" > "$work/mixed.txt" 2>/dev/null
+expect_item() {  # ITEM STATUS TEXT
+  grep -P "^$1\t$2\t.*$3" "$work/mixed.txt" > /dev/null || fail "item $1: expected $2 '$3', got: $(grep -P "^$1\t" "$work/mixed.txt")"
+  echo "ok  batch item $1 $2: $(grep -P "^$1\t" "$work/mixed.txt" | cut -f3 | cut -c1-110)"
+}
+expect_item item-1 issued ""
+expect_item item-2 refused "unknown profile"
+expect_item item-3 refused "bad_signature"
+expect_item item-4 issued ""
+expect_item item-5 refused "appears twice in this batch"
+expect_item item-6 refused "1024 bits"
+expect_item item-7 refused "no certificate with serial"
+expect_item item-8 refused "already revoked"
+
+before=$(snapshot)
+expect_refusal "replayed batch" "replayed batch is refused whole" "$hanko" batch --state "$work/ca" --in "$work/mixed.der" \
+  --out "$work/replay.der" --yes --pin-fd 3 3<"$work/pin"
+head -c 600 "$work/mixed.der" > "$work/truncated-batch.der"
+expect_refusal "truncated batch" "refused whole [truncated]" "$hanko" batch --state "$work/ca" --in "$work/truncated-batch.der" \
+  --out "$work/t.der" --yes --pin-fd 3 3<"$work/pin"
+
+# Items signed by a key the signer does not know, or by an operator it never registered.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null -subj "/C=JP/CN=intruder" -outform DER -out "$work/intr.der" 2>/dev/null
+printf 'issue\t%s\tsubscriber-signature\t-%s\n' "$work/intr.der" "$b4" > "$work/intr.tsv"
+"$ra" batch --key "$work/intruder.key" --operator ra-1 --manifest "$work/intr.tsv" --out "$work/intr1.der" > /dev/null
+"$ra" batch --key "$work/intruder.key" --operator ra-unknown --manifest "$work/intr.tsv" --out "$work/intr2.der" > /dev/null
+for b in intr1 intr2; do
+  "$hanko" batch --state "$work/ca" --in "$work/$b.der" --out "$work/$b-result.der" --yes --pin-fd 3 3<"$work/pin" > /dev/null 2>&1
+  "$ra" results --in "$work/$b-result.der" --out-dir "$work/$b-out" > "$work/mixed.txt" 2>/dev/null
+  [ -z "$(ls -A "$work/$b-out")" ] || fail "$b: a certificate was issued"
+done
+"$ra" results --in "$work/intr1-result.der" --out-dir "$work/x1" > "$work/mixed.txt" 2>/dev/null
+expect_item item-1 refused "does not verify"
+"$ra" results --in "$work/intr2-result.der" --out-dir "$work/x2" > "$work/mixed.txt" 2>/dev/null
+expect_item item-1 refused "not registered"
+
+# A rollover whose old key is missing from the token: refused before a new key is made.
+cp -a "$work/ca" "$work/ca-nokey"
+sqlite3 "$work/ca-nokey/ca.db" "UPDATE generations SET key_label = 'gone'"
+if "$hanko" rollover --state "$work/ca-nokey" --new-key-label fresh --key-type p256 --pin-fd 3 3<"$work/pin" 2>"$work/stderr"; then fail "rollover without the old key accepted"; fi
+grep -q "no key labelled 'gone'" "$work/stderr" || fail "rollover without old key: $(cat "$work/stderr")"
+echo "ok  rollover without the old key: $(cat "$work/stderr")"
 echo "all bad input refused"

@@ -3,15 +3,14 @@
 # GnuTLS, NSS and python3-cryptography about every certificate and list. Any judge that
 # disagrees fails the test.
 set -euo pipefail
-hanko=$1
+build=$1
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-"$root/scripts/demo-flow" "$out" "$hanko" > "$out.log" 2>&1 || { cat "$out.log"; rm -f "$out.log"; exit 1; }
+"$root/scripts/demo-flow" "$out" "$build" > "$out.log" 2>&1 || { cat "$out.log"; rm -f "$out.log"; exit 1; }
 rm -f "$out.log"
 work=$out/work
 repo=$out/repository
-revoked=$(cat "$out/revoked.txt")
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pem() { openssl x509 -inform DER -in "$1" -out "$2"; }
 
@@ -49,13 +48,13 @@ for crt in "$out"/issued/*.crt; do
   for path in "$direct" "$across"; do
     # shellcheck disable=SC2086
     if openssl verify -x509_strict -crl_check_all $path -CRLfile "$work/all-lists.pem" "$work/leaf.pem" > "$work/v.txt" 2>&1; then
-      [ "$serial" != "$revoked" ] || fail "openssl accepts revoked $serial ($path)"
+      ! grep -qx "$serial" "$out/revoked.txt" || fail "openssl accepts revoked $serial ($path)"
     else
-      [ "$serial" = "$revoked" ] || fail "openssl refuses $serial ($path): $(cat "$work/v.txt")"
+      grep -qx "$serial" "$out/revoked.txt" || fail "openssl refuses $serial ($path): $(cat "$work/v.txt")"
     fi
   done
 done
-for good in "$out"/issued/*.crt; do [ "$(basename "$good" .crt)" = "$revoked" ] || break; done
+for good in "$out"/issued/*.crt; do grep -qx "$(basename "$good" .crt)" "$out/revoked.txt" || break; done
 subject=$(openssl x509 -inform DER -in "$good" -noout -subject -nameopt utf8)
 case "$subject" in "subject=C=JP, ST=熊本県, CN="*) ;; *) fail "subject printed as '$subject'" ;; esac
 
@@ -66,9 +65,9 @@ for crt in "$out"/issued/*.crt; do
   cat "$work/leaf.pem" "$work/ca-$g.pem" > "$work/chain.pem"
   certtool --verify-chain --infile "$work/chain.pem" > "$work/certtool.txt" 2>&1 || fail "certtool chain $crt: $(cat "$work/certtool.txt")"
   if certtool --verify --load-ca-certificate "$work/ca-$g.pem" --load-crl "$work/$g-lists.pem" --infile "$work/leaf.pem" > "$work/certtool.txt" 2>&1; then
-    [ "$(basename "$crt" .crt)" != "$revoked" ] || fail "certtool accepts the revoked certificate"
+    ! grep -qx "$(basename "$crt" .crt)" "$out/revoked.txt" || fail "certtool accepts the revoked certificate"
   else
-    [ "$(basename "$crt" .crt)" = "$revoked" ] || fail "certtool refuses $crt: $(cat "$work/certtool.txt")"
+    grep -qx "$(basename "$crt" .crt)" "$out/revoked.txt" || fail "certtool refuses $crt: $(cat "$work/certtool.txt")"
   fi
 done
 for f in "$repo"/*.crl; do
@@ -91,18 +90,18 @@ done
 for crt in "$out"/issued/*.crt; do
   nss=$work/nss-$(generation_of "$crt")
   if vfychain -d "sql:$nss" -pp -u 4 -g leaf -m crl "$crt" > "$work/vfy.txt" 2>&1 && grep -q "Chain is good" "$work/vfy.txt"; then
-    [ "$(basename "$crt" .crt)" != "$revoked" ] || fail "vfychain accepts the revoked certificate"
+    ! grep -qx "$(basename "$crt" .crt)" "$out/revoked.txt" || fail "vfychain accepts the revoked certificate"
   else
-    [ "$(basename "$crt" .crt)" = "$revoked" ] || fail "vfychain refuses $crt: $(cat "$work/vfy.txt")"
+    grep -qx "$(basename "$crt" .crt)" "$out/revoked.txt" || fail "vfychain refuses $crt: $(cat "$work/vfy.txt")"
   fi
 done
 for f in "$repo"/*.crl "$repo"/*.crt; do derdump -i "$f" > /dev/null || fail "derdump $f"; done
 
 echo "-- python3-cryptography (and the JPKI otherName values decode to the original text)"
-python3 - "$out" "$revoked" <<'PY' || fail "python3-cryptography"
+python3 - "$out" <<'PY' || fail "python3-cryptography"
 import sys, glob
 from cryptography import x509
-out, revoked = sys.argv[1], int(sys.argv[2], 16)
+out = sys.argv[1]
 repo = f"{out}/repository"
 roots = {g: x509.load_der_x509_certificate(open(f"{repo}/ca-{g}.crt", "rb").read()) for g in ("g1", "g2")}
 ski = {r.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest: g for g, r in roots.items()}

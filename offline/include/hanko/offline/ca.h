@@ -2,10 +2,12 @@
 // What the CA does, independent of where its keys are and of the clock: time, randomness and
 // signers are passed in. Every operation either completes in the database or leaves it unchanged.
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "hanko/offline/batch.h"
 #include "hanko/offline/ca_store.h"
 #include "hanko/offline/profiles.h"
 #include "hanko/pki/csr.h"
@@ -52,11 +54,35 @@ class Ca {
   // CA certificate) and lays the certificate out. `pending_subjects` holds subjects planned
   // earlier in the same batch. Throws PolicyError naming what is wrong; writes nothing.
   PlannedCertificate plan(const IssueRequest& request, pki::Time now, CryptoPP::RandomNumberGenerator& rng,
-                          const std::vector<Bytes>& pending_subjects = {});
+                          const std::vector<Bytes>& pending_subjects = {},
+                          const std::map<std::string, int>& pending_partitions = {});
 
   // Signs every plan with the current generation's key, re-parses each certificate, verifies it
   // and compares its TBS with the plan, then records all of them in one transaction.
   std::vector<Bytes> issue(const std::vector<PlannedCertificate>& plans, pki::Signer& signer, pki::Time now);
+
+  // Signs with several signers at once (one per token session and thread).
+  std::vector<Bytes> issue(const std::vector<PlannedCertificate>& plans, const std::vector<pki::Signer*>& signers, pki::Time now);
+
+  // A request batch, checked item by item before anything is signed: the RA operator's
+  // signature against the RA keys registered here, proof of possession, profile limits,
+  // duplicates (R16) and revocation targets. A bad item is refused on its own; a replayed batch
+  // is refused whole. Nothing is written.
+  struct BatchPlan {
+    Bytes batch_id;
+    Bytes request_digest;
+    std::vector<PlannedCertificate> certificates;
+    std::vector<std::size_t> certificate_items;  // item index of each planned certificate
+    std::vector<std::pair<std::size_t, RevokeAction>> revocations;
+    std::vector<ItemResult> results;             // one per item; refusals filled in here
+    std::string summary;                         // what the operator reads before approving
+    std::size_t refused = 0;
+  };
+  BatchPlan plan_batch(const RequestBatch& batch, BytesView batch_der, pki::Time now,
+                       CryptoPP::RandomNumberGenerator& rng);
+  // Signs and records the whole plan in one transaction, then the lists the revocations need.
+  ResultBatch execute_batch(BatchPlan& plan, const std::vector<pki::Signer*>& signers, pki::Time now,
+                            const SignerFor& signer_for);
 
   // R22 reasons only; refuses certificateHold. Records the revocation and returns the scopes of
   // the lists that must be reissued now (R21).
@@ -91,7 +117,8 @@ class Ca {
 
  private:
   const Profile& profile(std::string_view name) const { return find_profile(m_profiles, name); }
-  std::vector<Bytes> sign_and_check(const std::vector<PlannedCertificate>& plans, pki::Signer& signer);
+  std::vector<Bytes> sign_and_check(const std::vector<PlannedCertificate>& plans, const std::vector<pki::Signer*>& signers);
+  void record_certificates(const std::vector<PlannedCertificate>& plans, const std::vector<Bytes>& ders);
 
   CaStore& m_store;
   std::vector<Profile> m_profiles;

@@ -4,6 +4,7 @@
 // (only the compromise procedure signs its final lists with one).
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "hanko/offline/ca.h"
 #include "hanko/offline/command.h"
@@ -15,6 +16,8 @@ class CaKeys {
  public:
   CaKeys(const CaConfig& config, hsm::Secret pin, bool read_write);
   pki::Signer& signer(const KeyGeneration& generation);
+  // A signer on a further session of the same token, for signing on another thread.
+  pki::Signer& extra_signer(const KeyGeneration& generation);
   SignerFor signer_for() {
     return [this](const KeyGeneration& g) -> pki::Signer& { return signer(g); };
   }
@@ -24,6 +27,8 @@ class CaKeys {
  private:
   TokenAccess m_token;
   std::map<std::string, std::unique_ptr<HsmSigner>> m_signers;
+  std::vector<std::unique_ptr<hsm::Session>> m_extra_sessions;
+  std::vector<std::unique_ptr<HsmSigner>> m_extra_signers;
   bool m_allow_compromised = false;
 };
 

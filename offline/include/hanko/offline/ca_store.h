@@ -5,6 +5,7 @@
 // configuration (ca.conf, profiles.conf). A lock file keeps a second process out.
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -123,7 +124,8 @@ class CaStore {
 
   // The partition a new subscriber certificate of `generation` goes to: the named group, or the
   // newest numbered partition CRL<n> while it holds fewer than partition_size certificates.
-  std::string assign_partition(int generation, const std::string& group);
+  // `pending` counts certificates planned but not yet recorded (the rest of a batch).
+  std::string assign_partition(int generation, const std::string& group, const std::map<std::string, int>& pending = {});
   std::vector<std::string> partitions(int generation);
 
   // Calls `entry` for every revoked, unexpired certificate in a list's scope.

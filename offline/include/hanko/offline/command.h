@@ -52,6 +52,7 @@ struct TokenAccess {
 
   TokenAccess(const std::string& module_path, const std::string& token, hsm::Secret pin, bool read_write);
   ~TokenAccess();
+  TokenAccess(TokenAccess&&) = default;
   TokenAccess(const TokenAccess&) = delete;
   TokenAccess& operator=(const TokenAccess&) = delete;
 };

@@ -17,9 +17,10 @@ Bytes read_file(const std::filesystem::path& path, std::size_t max_size = 64u <<
 std::string read_text_file(const std::filesystem::path& path, std::size_t max_size = 64u << 20);
 // Writes to a temporary name in the same folder, fsyncs it, renames it over `path` and fsyncs
 // the folder, so a crash leaves either the old or the new file, never a torn one.
-void write_file_atomic(const std::filesystem::path& path, BytesView data);
+// `mode` is applied before the rename: public artefacts 0644, anything private 0600.
+void write_file_atomic(const std::filesystem::path& path, BytesView data, unsigned mode = 0644);
 // Like write_file_atomic but refuses to replace an existing file.
-void write_new_file(const std::filesystem::path& path, BytesView data);
+void write_new_file(const std::filesystem::path& path, BytesView data, unsigned mode = 0644);
 
 // An exclusive advisory lock on a file, held for the object's lifetime.
 class FileLock {

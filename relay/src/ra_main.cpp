@@ -1,0 +1,166 @@
+// hanko-ra: what an RA operator runs after vetting applicants. It signs each request item with
+// the operator's key and assembles a request batch for the signer.
+//   hanko-ra keygen --key ra.key --public ra.spki
+//   hanko-ra batch --key ra.key --operator NAME --manifest requests.tsv --out batch.der
+// Manifest lines (tab separated; '#' starts a comment):
+//   issue   CSR_FILE  PROFILE  PARTITION|-  [NAME  BIRTH  GENDER  ADDRESS]
+//   revoke  SERIAL_HEX  REASON
+//   hanko-ra results --in result.der --out-dir DIR
+#include <cryptopp/osrng.h>
+
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "hanko/offline/batch.h"
+#include "hanko/offline/files.h"
+#include "hanko/offline/profiles.h"
+#include "hanko/pki/pem.h"
+#include "ra_key.h"
+
+using namespace hanko;
+namespace po = boost::program_options;
+
+namespace {
+
+std::vector<std::string> split_tabs(const std::string& line) {
+  std::vector<std::string> out;
+  std::stringstream in(line);
+  std::string field;
+  while (std::getline(in, field, '\t')) out.push_back(field);
+  return out;
+}
+
+Bytes read_request(const std::string& path) {
+  const Bytes data = offline::read_file(path, 1 << 20);
+  if (pki::looks_like_pem(data)) {
+    return pki::pem_decode(std::string_view(reinterpret_cast<const char*>(data.data()), data.size()), "CERTIFICATE REQUEST");
+  }
+  return data;
+}
+
+int make_batch(const po::variables_map& vm) {
+  relay::RaKey key(vm["key"].as<std::string>());
+  const std::string op = vm["operator"].as<std::string>();
+  const pki::Time now = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+  std::ifstream manifest(vm["manifest"].as<std::string>());
+  if (!manifest) throw std::runtime_error("cannot read manifest '" + vm["manifest"].as<std::string>() + "'");
+  std::vector<Bytes> items;
+  std::string line;
+  int number = 0;
+  while (std::getline(manifest, line)) {
+    ++number;
+    if (line.empty() || line[0] == '#') continue;
+    const auto f = split_tabs(line);
+    offline::RequestItem item;
+    item.item_id = "item-" + std::to_string(number);
+    item.ra_operator = op;
+    item.created = now;
+    if (f[0] == "issue" && (f.size() == 4 || f.size() == 8)) {
+      offline::IssueAction a;
+      a.request = read_request(f[1]);
+      a.profile = f[2];
+      if (f[3] != "-") a.partition = f[3];
+      if (f.size() == 8) {
+        a.subject_data = {{offline::jpki::kName, f[4]}, {offline::jpki::kDateOfBirth, f[5]},
+                          {offline::jpki::kGender, f[6]}, {offline::jpki::kAddress, f[7]}};
+      }
+      item.issue = std::move(a);
+    } else if (f[0] == "revoke" && f.size() == 3) {
+      offline::RevokeAction a;
+      a.serial = pki::Serial::from_hex(f[1]);
+      const auto reason = pki::parse_reason_name(f[2]);
+      if (!reason) throw std::runtime_error("manifest line " + std::to_string(number) + ": unknown reason '" + f[2] + "'");
+      a.reason = *reason;
+      item.revoke = a;
+    } else {
+      throw std::runtime_error("manifest line " + std::to_string(number) + ": expected 'issue CSR PROFILE PARTITION [NAME BIRTH GENDER ADDRESS]' or 'revoke SERIAL REASON'");
+    }
+    items.push_back(offline::sign_request_item(item, key));
+  }
+  CryptoPP::AutoSeededRandomPool rng;
+  Bytes id(16);
+  rng.GenerateBlock(id.data(), id.size());
+  const Bytes batch = offline::encode_request_batch(id, now, items);
+  offline::write_new_file(vm["out"].as<std::string>(), batch);
+  std::cout << "batch " << to_hex(id) << " with " << items.size() << " signed items -> " << vm["out"].as<std::string>() << "\n";
+  return 0;
+}
+
+// Unpacks a result batch: every issued certificate as <SERIAL>.crt, lists as <n>.crl, and one
+// line per item on standard output.
+int unpack_results(const po::variables_map& vm) {
+  const offline::ResultBatch result = offline::parse_result_batch(offline::read_file(vm["in"].as<std::string>(), offline::kMaxBatchBytes));
+  const std::filesystem::path out = vm["out-dir"].as<std::string>();
+  std::filesystem::create_directories(out);
+  int issued = 0, revoked = 0, refused = 0;
+  for (const offline::ItemResult& r : result.results) {
+    switch (r.status) {
+      case offline::ItemStatus::kIssued:
+        ++issued;
+        offline::write_file_atomic(out / (r.serial->hex() + ".crt"), r.certificate);
+        std::cout << r.item_id << "\tissued\t" << r.serial->hex() << "\n";
+        break;
+      case offline::ItemStatus::kRevoked:
+        ++revoked;
+        std::cout << r.item_id << "\trevoked\t" << r.serial->hex() << "\n";
+        break;
+      case offline::ItemStatus::kRefused:
+        ++refused;
+        std::cout << r.item_id << "\trefused\t" << r.reason << "\n";
+        break;
+    }
+  }
+  for (std::size_t i = 0; i < result.lists.size(); ++i) {
+    offline::write_file_atomic(out / ("list-" + std::to_string(i + 1) + ".crl"), result.lists[i]);
+  }
+  std::cerr << "batch " << to_hex(result.batch_id) << ": " << issued << " issued, " << revoked << " revoked, "
+            << refused << " refused, " << result.lists.size() << " lists\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string command = argc > 1 ? argv[1] : "";
+  po::options_description o("hanko-ra " + command + " options");
+  o.add_options()("help,h", "show this help");
+  if (command == "keygen") {
+    o.add_options()("key", po::value<std::string>()->required(), "private key file to create (0600)")(
+        "public", po::value<std::string>()->required(), "public key (SubjectPublicKeyInfo DER) to create");
+  } else if (command == "batch") {
+    o.add_options()("key", po::value<std::string>()->required(), "the operator's private key")(
+        "operator", po::value<std::string>()->required(), "operator name registered on the signer")(
+        "manifest", po::value<std::string>()->required(), "tab-separated request list")(
+        "out", po::value<std::string>()->required(), "request batch to write");
+  } else if (command == "results") {
+    o.add_options()("in", po::value<std::string>()->required(), "result batch from the signer")(
+        "out-dir", po::value<std::string>()->required(), "folder for the certificates and lists");
+  } else {
+    std::cerr << "usage: hanko-ra keygen|batch|results [options]; hanko-ra COMMAND --help\n";
+    return 2;
+  }
+  try {
+    po::variables_map vm;
+    const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+    po::store(po::command_line_parser(argc - 1, argv + 1).options(o).style(style).run(), vm);
+    if (vm.count("help")) {
+      std::cout << o;
+      return 0;
+    }
+    po::notify(vm);
+    if (command == "keygen") {
+      relay::RaKey::generate(vm["key"].as<std::string>(), vm["public"].as<std::string>());
+      std::cout << "RA key written; register " << vm["public"].as<std::string>() << " on the signer (hanko-offline ra-register)\n";
+      return 0;
+    }
+    if (command == "results") return unpack_results(vm);
+    return make_batch(vm);
+  } catch (const std::exception& e) {
+    std::cerr << "hanko-ra " << command << ": " << e.what() << "\n";
+    return 1;
+  }
+}
