@@ -460,13 +460,27 @@ std::vector<std::string> CaStore::partitions(int generation) {
   return out;
 }
 
+namespace {
+std::string revoked_query(const char* columns, CaStore::ListKind kind) {
+  std::string sql = std::string("SELECT ") + columns +
+                    " FROM certificates WHERE generation = ?1 AND revoked_at IS NOT NULL AND not_after >= ?2";
+  if (kind == CaStore::ListKind::kPartition) sql += " AND kind = 'subscriber' AND partition = ?3";
+  if (kind == CaStore::ListKind::kArl) sql += " AND kind != 'subscriber'";
+  return sql;
+}
+}  // namespace
+
+std::size_t CaStore::count_revoked(int generation, ListKind kind, const std::string& partition, pki::Time now) {
+  sql::Statement s = m_db->prepare(revoked_query("COUNT(*)", kind).c_str());
+  s.bind(1, generation).bind(2, seconds(now));
+  if (kind == ListKind::kPartition) s.bind(3, partition);
+  s.step();
+  return static_cast<std::size_t>(s.integer(0));
+}
+
 void CaStore::for_each_revoked(int generation, ListKind kind, const std::string& partition, pki::Time now,
                                const std::function<void(pki::RevokedCertificate&&)>& entry) {
-  std::string sql =
-      "SELECT serial, revoked_at, reason, invalidity FROM certificates WHERE generation = ?1 AND revoked_at IS NOT NULL AND not_after >= ?2";
-  if (kind == ListKind::kPartition) sql += " AND kind = 'subscriber' AND partition = ?3";
-  if (kind == ListKind::kArl) sql += " AND kind != 'subscriber'";
-  sql::Statement s = m_db->prepare(sql.c_str());
+  sql::Statement s = m_db->prepare(revoked_query("serial, revoked_at, reason, invalidity", kind).c_str());
   s.bind(1, generation).bind(2, seconds(now));
   if (kind == ListKind::kPartition) s.bind(3, partition);
   while (s.step()) {

@@ -58,10 +58,11 @@ Statement& Statement::bind(int index, const std::string& value) {
 }
 
 Statement& Statement::bind(int index, BytesView value) {
-  // A zero-length blob must not turn into NULL.
+  // A zero-length blob must not turn into NULL. SQLITE_STATIC: no copy of a 50 MB list; callers
+  // keep the bytes alive until the statement has run (every caller binds and runs at once).
   static const std::uint8_t kEmpty = 0;
   const void* data = value.empty() ? &kEmpty : value.data();
-  if (const int rc = sqlite3_bind_blob(m_stmt, index, data, static_cast<int>(value.size()), SQLITE_TRANSIENT); rc != SQLITE_OK) fail("bind", rc);
+  if (const int rc = sqlite3_bind_blob64(m_stmt, index, data, value.size(), SQLITE_STATIC); rc != SQLITE_OK) fail("bind", rc);
   return *this;
 }
 

@@ -1,6 +1,8 @@
 #include "hanko/pki/certificate.h"
 
 #include <cryptopp/cryptlib.h>
+
+#include <algorithm>
 #include <cryptopp/sha.h>
 
 namespace hanko::pki {
@@ -43,7 +45,7 @@ Bytes encode_tbs_certificate(const CertificateTemplate& t, SignatureAlgorithm al
   return std::move(w).take();
 }
 
-Bytes sign_certificate(const CertificateTemplate& t, Signer& signer) {
+Bytes sign_certificate_unchecked(const CertificateTemplate& t, Signer& signer) {
   parse_public_key(t.subject_public_key_info);  // refuse a malformed key before signing
   const SignatureAlgorithm algorithm = signer.algorithm();
   const Bytes tbs = encode_tbs_certificate(t, algorithm);
@@ -54,12 +56,24 @@ Bytes sign_certificate(const CertificateTemplate& t, Signer& signer) {
     write_algorithm_identifier(cert, algorithm);
     cert.bit_string(signature);
   });
-  Bytes der = std::move(w).take();
+  return std::move(w).take();
+}
+
+void check_signed_certificate(BytesView der, const PublicKey& issuer_key, BytesView expected_tbs) {
   const Parsed<Certificate> parsed = parse_certificate(der);
   if (!parsed) throw BuildError("signed certificate does not re-parse: " + parsed.message());
-  if (!verify_certificate_signature(*parsed, signer.public_key())) {
+  if (!verify_certificate_signature(*parsed, issuer_key)) {
     throw BuildError("signed certificate does not verify with the signer's public key; the HSM key and the CA certificate may not match");
   }
+  const BytesView tbs = parsed->tbs();
+  if (!expected_tbs.empty() && !std::equal(tbs.begin(), tbs.end(), expected_tbs.begin(), expected_tbs.end())) {
+    throw BuildError("signed certificate " + parsed->serial.hex() + " differs from what was planned");
+  }
+}
+
+Bytes sign_certificate(const CertificateTemplate& t, Signer& signer) {
+  Bytes der = sign_certificate_unchecked(t, signer);
+  check_signed_certificate(der, signer.public_key());
   return der;
 }
 

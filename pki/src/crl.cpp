@@ -45,8 +45,15 @@ Bytes sign_crl(const CrlTemplate& t, Signer& signer) {
   if (t.next_update <= t.this_update) throw BuildError("CRL nextUpdate must be after thisUpdate");
   if (t.issuer.empty()) throw BuildError("CRL issuer name is empty");
   const SignatureAlgorithm algorithm = signer.algorithm();
-  // About 40 octets an entry; reserving avoids repeated growth of a 35 MB buffer.
-  der::Writer w(t.revoked.size() * 48 + 4096);
+  // Reserve the exact size: growing a 50 MB buffer would double the peak memory.
+  std::size_t estimate = 4096;
+  for (const RevokedCertificate& r : t.revoked) {
+    estimate += 2 + 3 + r.serial.magnitude().size() + 15;
+    if ((r.reason && *r.reason != ReasonCode::kUnspecified) || r.invalidity_date) estimate += 4;
+    if (r.reason && *r.reason != ReasonCode::kUnspecified) estimate += 12;
+    if (r.invalidity_date) estimate += 26;
+  }
+  der::Writer w(estimate);
   std::size_t tbs_start = 0;
   std::size_t tbs_end = 0;
   Bytes signature;
@@ -107,10 +114,11 @@ Bytes sign_crl(const CrlTemplate& t, Signer& signer) {
     list.bit_string(signature);
   });
   Bytes der = std::move(w).take();
-  const Parsed<Crl> parsed = parse_crl(der, {.keep_entries = false});
+  const Parsed<Crl> parsed = parse_crl(der, {.keep_entries = false, .keep_der = false});
   if (!parsed) throw BuildError("signed CRL does not re-parse: " + parsed.message());
   if (parsed->entry_count != t.revoked.size()) throw BuildError("signed CRL lost entries");
-  if (!verify_crl_signature(*parsed, signer.public_key())) {
+  const BytesView tbs = BytesView(der).subspan(parsed->tbs_offset, parsed->tbs_size);
+  if (!verify_signature(signer.public_key(), parsed->signature_algorithm, tbs, parsed->signature)) {
     throw BuildError("signed CRL does not verify with the signer's public key; the HSM key and the CA certificate may not match");
   }
   return der;
@@ -149,12 +157,15 @@ RevokedCertificate read_entry(der::Reader& entries) {
 Crl read_crl(BytesView input, const CrlParseOptions& options) {
   constexpr std::string_view kWhat = "CertificateList";
   Crl c;
-  c.der.assign(input.begin(), input.end());
-  der::Reader top(c.der);
+  // Parsed fields point into `input` only while reading; the copy is kept only when asked for
+  // (a 1,000,000-entry list is 35-50 MB).
+  if (options.keep_der) c.der.assign(input.begin(), input.end());
+  const BytesView source = options.keep_der ? BytesView(c.der) : input;
+  der::Reader top(source);
   der::Reader list = top.enter_sequence(kWhat);
   top.expect_end(kWhat);
   const der::Element tbs_element = list.read(der::kSequence, "tbsCertList");
-  c.tbs_offset = static_cast<std::size_t>(tbs_element.whole.data() - c.der.data());
+  c.tbs_offset = static_cast<std::size_t>(tbs_element.whole.data() - source.data());
   c.tbs_size = tbs_element.whole.size();
   c.signature_algorithm = read_algorithm_identifier(list, "signatureAlgorithm");
   const BytesView signature = list.read_bit_string_bytes("signatureValue");

@@ -130,6 +130,7 @@ class CaStore {
 
   // Calls `entry` for every revoked, unexpired certificate in a list's scope.
   enum class ListKind { kPartition, kArl, kFull };
+  std::size_t count_revoked(int generation, ListKind kind, const std::string& partition, pki::Time now);
   void for_each_revoked(int generation, ListKind kind, const std::string& partition, pki::Time now,
                         const std::function<void(pki::RevokedCertificate&&)>& entry);
 

@@ -61,6 +61,11 @@ Bytes encode_tbs_certificate(const CertificateTemplate& t, SignatureAlgorithm al
 // Signs, re-parses strictly and verifies the signature with the signer's public key before
 // returning the DER. Throws BuildError when the result would not be a valid certificate.
 Bytes sign_certificate(const CertificateTemplate& t, Signer& signer);
+// The two halves of sign_certificate, for pipelines that check on another thread while the
+// token signs: nothing unchecked may be used or recorded. `expected_tbs` (when not empty) must
+// equal the signed TBSCertificate byte for byte.
+Bytes sign_certificate_unchecked(const CertificateTemplate& t, Signer& signer);
+void check_signed_certificate(BytesView der, const PublicKey& issuer_key, BytesView expected_tbs = {});
 
 Parsed<Certificate> parse_certificate(BytesView der);
 bool verify_certificate_signature(const Certificate& cert, const PublicKey& issuer_key);

@@ -69,6 +69,8 @@ struct Crl {
 
 struct CrlParseOptions {
   bool keep_entries = true;
+  // Without a copy, `der` stays empty and tbs()/offsets refer to the caller's buffer.
+  bool keep_der = true;
 };
 Parsed<Crl> parse_crl(BytesView der, CrlParseOptions options = {});
 bool verify_crl_signature(const Crl& crl, const PublicKey& issuer_key);
