@@ -12,6 +12,7 @@ constexpr const char* kProgram = "hanko-offline";
 
 std::vector<Command> commands() {
   std::vector<Command> all = ca_commands();
+  for (auto& c : transfer_commands()) all.push_back(c);
   return all;
 }
 
