@@ -240,10 +240,16 @@ std::vector<Bytes> read_qr_codes(const Image& image) {
   hints.setMaxNumberOfSymbols(4);
   const ZXing::ImageView view(image.pixels.data(), image.width, image.height, ZXing::ImageFormat::Lum);
   std::vector<Bytes> out;
-  for (const ZXing::Result& r : ZXing::ReadBarcodes(view, hints)) {
-    if (!r.isValid()) continue;
-    const ZXing::ByteArray& b = r.bytes();  // raw bytes; text() would re-encode them
-    out.emplace_back(b.begin(), b.end());
+  // The local binarizer suits uneven camera light; blurred, JPEG-damaged frames often only read
+  // with a global threshold, so that is the second try (it costs time only when the first fails).
+  for (const auto binarizer : {ZXing::Binarizer::LocalAverage, ZXing::Binarizer::GlobalHistogram}) {
+    hints.setBinarizer(binarizer);
+    for (const ZXing::Result& r : ZXing::ReadBarcodes(view, hints)) {
+      if (!r.isValid()) continue;
+      const ZXing::ByteArray& b = r.bytes();  // raw bytes; text() would re-encode them
+      out.emplace_back(b.begin(), b.end());
+    }
+    if (!out.empty()) break;
   }
   return out;
 }
