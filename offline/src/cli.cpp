@@ -1,5 +1,6 @@
 #include "hanko/offline/cli.h"
 
+#include <algorithm>
 #include <iostream>
 
 #include "hanko/offline/command.h"
@@ -13,12 +14,13 @@ constexpr const char* kProgram = "hanko-offline";
 std::vector<Command> commands() {
   std::vector<Command> all = tool_commands();
   for (Command& c : ca_commands()) all.push_back(std::move(c));
+  for (Command& c : transfer_commands()) all.push_back(std::move(c));
   return all;
 }
 
 void print_usage(std::ostream& out) {
   out << "usage: " << kProgram << " COMMAND [options]\n\ncommands:\n";
-  for (const Command& c : commands()) out << "  " << c.name << std::string(12 - std::string(c.name).size(), ' ') << c.summary << "\n";
+  for (const Command& c : commands()) out << "  " << c.name << std::string(std::max<std::size_t>(15, std::string(c.name).size() + 2) - std::string(c.name).size(), ' ') << c.summary << "\n";
   out << "\nRun '" << kProgram << " COMMAND --help' for a command's options. PINs are read from a\n"
       << "descriptor (--pin-fd) or the terminal, never from the command line or the environment.\n";
 }
