@@ -574,6 +574,42 @@ std::vector<std::string> Ca::terminate(Time now) {
   return all_scopes();
 }
 
+CrossPair Ca::import_cross_certificate(BytesView der, Time now) {
+  const auto parsed = parse_certificate(der);
+  if (!parsed) throw PolicyError("the Bridge CA's certificate is refused [" + std::string(error_id_name(parsed.error())) + "]: " + parsed.message());
+  const Certificate& cert = *parsed;
+  if (!cert.is_ca()) throw PolicyError("the certificate from the Bridge CA is not a CA certificate");
+  bool ours = false;
+  for (const KeyGeneration& g : m_store.generations()) {
+    const Certificate own = parse_certificate(g.certificate).value();
+    ours |= own.subject == cert.subject && own.public_key.spki == cert.public_key.spki;
+  }
+  if (!ours) throw PolicyError("the certificate does not certify this CA's name and one of its keys; it is not for us");
+  if (now > cert.not_after || now < cert.not_before) throw PolicyError("the certificate from the Bridge CA is not valid now");
+  for (const CertificateRecord& r : m_store.certificates_of_kind(CertificateKind::kCross)) {
+    const Certificate bridge = parse_certificate(r.der).value();
+    if (bridge.subject == cert.issuer && verify_certificate_signature(cert, bridge.public_key)) {
+      CrossPair pair{cert.serial, cert.issuer.to_string(), Bytes(der.begin(), der.end()), r.der};
+      sql::Transaction txn(m_store.db());
+      m_store.record_cross_pair(pair, now);
+      m_store.record_time(now);
+      txn.commit();
+      return pair;
+    }
+  }
+  throw PolicyError("no Bridge CA we cross-certified issued this certificate (issuer " + cert.issuer.to_string() +
+                    "); cross-certify the Bridge CA first (R13)");
+}
+
+Bytes encode_certificate_pair(const CrossPair& pair) {
+  der::Writer w;
+  w.sequence([&](der::Writer& s) {
+    s.explicit_tag(0, [&](der::Writer& c) { c.raw(pair.issued_to_us); });
+    s.explicit_tag(1, [&](der::Writer& c) { c.raw(pair.issued_by_us); });
+  });
+  return std::move(w).take();
+}
+
 std::vector<std::string> Ca::warnings(Time now) {
   std::vector<std::string> out;
   try {

@@ -1,5 +1,6 @@
 #include <cryptopp/osrng.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -9,6 +10,7 @@
 #include "hanko/offline/ca_keys.h"
 #include "hanko/offline/command.h"
 #include "hanko/pki/pem.h"
+#include "hanko/transfer/bundle.h"
 
 namespace hanko::offline {
 
@@ -77,6 +79,7 @@ void cmd_init(const po::variables_map& vm) {
   config.partition_size = vm["partition-size"].as<int>();
   CaConfig::parse(config.serialize());  // same checks as when it is read back
   const std::string key_label = vm["key-label"].as<std::string>();
+  if (vm.count("transport-key-label")) config.transport_key = vm["transport-key-label"].as<std::string>();
   CaStore::check_can_create(state_dir);
   const pki::Time time = now();
 
@@ -106,8 +109,19 @@ void cmd_init(const po::variables_map& vm) {
     record.not_after = t.not_after;
     record.der = first.certificate;
     record.decision = "CA initialisation";
-    CaStore::create(state_dir, config, first, record, time);
-    write_new_file(state_dir / "profiles.conf", view(default_profiles_text()));
+    std::optional<hsm::KeyPair> transport;
+    if (!config.transport_key.empty()) {
+      // A separate key signs what leaves the signer (R4: the CA key signs certificates and lists only).
+      transport = token.session->generate_key_pair(hsm::KeyType::EcP256, config.transport_key);
+    }
+    try {
+      CaStore::create(state_dir, config, first, record, time);
+      write_new_file(state_dir / "profiles.conf", view(default_profiles_text()));
+      if (transport) write_new_file(state_dir / "transport.spki", token.session->public_key_info(*transport));
+    } catch (...) {
+      if (transport) token.session->destroy_key_pair(*transport);
+      throw;
+    }
     const pki::Certificate cert = pki::parse_certificate(first.certificate).value();
     std::cout << "CA created in " << state_dir.string() << "\n"
               << "  subject   " << cert.subject.to_string() << "\n"
@@ -161,6 +175,13 @@ void cmd_cross_certify(const po::variables_map& vm) {
   IssueRequest r = request_from_options(vm);
   r.decision = "cross-certification approved at the signer console";
   issue_one(vm, std::move(r));
+}
+
+void cmd_cross_import(const po::variables_map& vm) {
+  Opened o(vm);
+  const CrossPair pair = o.ca.import_cross_certificate(read_der_or_pem(vm["certificate"].as<std::string>(), "CERTIFICATE"), o.time);
+  std::cout << "cross-certificate from " << pair.bridge << " imported (serial " << pair.issued_to_us_serial.hex()
+            << "); 'publish' writes the crossCertificatePair\n";
 }
 
 void cmd_revoke(const po::variables_map& vm) {
@@ -302,6 +323,9 @@ void cmd_publish(const po::variables_map& vm) {
   for (const CertificateRecord& r : store.certificates_of_kind(CertificateKind::kCross)) {
     write_file_atomic(out / ("cross-" + r.serial.hex() + ".crt"), r.der);
   }
+  for (const CrossPair& pair : store.cross_pairs()) {
+    write_file_atomic(out / ("crossCertificatePair-" + pair.issued_to_us_serial.hex() + ".der"), encode_certificate_pair(pair));
+  }
   write_lists(store.latest_crls(), out);
   write_file_atomic(out / "fingerprints.txt", view(fingerprints));
   std::cout << "repository written to " << out.string() << "\n";
@@ -334,9 +358,67 @@ void approve(const po::variables_map& vm, const std::string& question) {
   if (!read || std::string(answer).rfind("sign", 0) != 0) throw PolicyError("not approved; nothing was signed");
 }
 
+// The request batch inside a request bundle signed by a trusted relay key, or a bare batch file.
+Bytes request_batch_bytes(const po::variables_map& vm) {
+  const std::string path = vm["in"].as<std::string>();
+  Bytes der = read_file(path, kMaxBatchBytes);
+  const auto bundle = transfer::parse_bundle(der);
+  if (!bundle) {
+    try {
+      parse_request_batch(der);
+    } catch (const pki::ParseError& e) {
+      throw PolicyError("'" + path + "' is refused: neither a request bundle [" + std::string(transfer::error_id_name(bundle.error())) +
+                        ": " + bundle.message() + "] nor a bare request batch [" + std::string(pki::error_id_name(e.id())) + ": " + e.what() + "]");
+    }
+    std::cerr << "note: '" << path << "' is a bare batch, not a signed bundle; only the RA signatures on its items are checked\n";
+    return der;
+  }
+  std::vector<pki::PublicKey> trusted;
+  if (vm.count("trust")) {
+    for (const std::string& t : vm["trust"].as<std::vector<std::string>>()) trusted.push_back(pki::parse_public_key(read_der_or_pem(t, "PUBLIC KEY")));
+  }
+  if (trusted.empty()) throw UsageError("'" + path + "' is a bundle: name the relay's transport key with --trust");
+  const auto opened = transfer::open_bundle(der, trusted);
+  if (!opened) {
+    throw PolicyError("request bundle '" + path + "' refused [" + std::string(transfer::error_id_name(opened.error())) + "]: " + opened.message());
+  }
+  if (opened->direction != transfer::Direction::kRequest) throw PolicyError("'" + path + "' is a result bundle, not a request");
+  for (std::size_t i = 0; i < opened->manifest.size(); ++i) {
+    if (opened->manifest[i].name == "request-batch.der") return opened->parts[i];
+  }
+  throw PolicyError("request bundle '" + path + "' holds no part named request-batch.der");
+}
+
+// The result bundle: the result batch and what the repository needs (CA, link and cross
+// certificates, the newest lists), signed with the transport key.
+Bytes result_bundle(CaStore& store, CaKeys& keys, const ResultBatch& result, pki::Time now) {
+  if (store.config().transport_key.empty()) {
+    throw UsageError("ca.conf names no transport_key to sign result bundles; create one with 'bundle-key' and add it");
+  }
+  std::vector<transfer::Part> parts;
+  parts.push_back({"result-batch.der", "application/vnd.hanko.result-batch", encode_result_batch(result)});
+  for (const KeyGeneration& g : store.generations()) {
+    parts.push_back({"ca-g" + std::to_string(g.number) + ".crt", "application/pkix-cert", g.certificate});
+  }
+  for (const CertificateRecord& r : store.certificates_of_kind(CertificateKind::kLink)) {
+    const int new_generation = r.profile == "NewWithOld" ? r.generation + 1 : r.generation;
+    parts.push_back({"g" + std::to_string(new_generation) + "-" + r.profile + ".crt", "application/pkix-cert", r.der});
+  }
+  for (const StoredCrl& l : store.latest_crls()) parts.push_back({l.scope + ".crl", "application/pkix-crl", l.der});
+  std::sort(parts.begin(), parts.end(), [](const transfer::Part& a, const transfer::Part& b) { return a.name < b.name; });
+  hsm::Session& session = keys.session();
+  const hsm::KeyPair key = session.key_pair(store.config().transport_key);
+  const pki::PublicKey public_key = pki::parse_public_key(session.public_key_info(key));
+  HsmSigner signer(session, key, pki::default_signature_algorithm(public_key));
+  CryptoPP::AutoSeededRandomPool rng;
+  return transfer::sign_bundle(transfer::make_bundle(transfer::random_bundle_id(rng), transfer::Direction::kResult,
+                                                     store.next_result_sequence(), now, std::move(parts)),
+                               signer);
+}
+
 void cmd_batch(const po::variables_map& vm) {
   Opened o(vm);
-  const Bytes der = read_file(vm["in"].as<std::string>(), kMaxBatchBytes);
+  const Bytes der = request_batch_bytes(vm);
   RequestBatch batch;
   try {
     batch = parse_request_batch(der);
@@ -347,8 +429,12 @@ void cmd_batch(const po::variables_map& vm) {
   CryptoPP::AutoSeededRandomPool rng;
   Ca::BatchPlan plan = o.ca.plan_batch(batch, der, o.time, rng);
   std::cerr << plan.summary;
-  const std::string out = vm["out"].as<std::string>();
-  if (std::filesystem::exists(out)) throw UsageError("'" + out + "' exists; results are never overwritten");
+  const std::string out = vm.count("out") ? vm["out"].as<std::string>() : "";
+  const std::string out_bundle = vm.count("out-bundle") ? vm["out-bundle"].as<std::string>() : "";
+  if (out.empty() && out_bundle.empty()) throw UsageError("give --out (result batch) or --out-bundle (signed result bundle)");
+  for (const std::string& f : {out, out_bundle}) {
+    if (!f.empty() && std::filesystem::exists(f)) throw UsageError("'" + f + "' exists; results are never overwritten");
+  }
   approve(vm, "Sign " + std::to_string(plan.certificates.size()) + " certificates and " +
                   std::to_string(plan.revocations.size()) + " revocations?");
   CaKeys keys = open_keys(o.store, vm);
@@ -358,10 +444,11 @@ void cmd_batch(const po::variables_map& vm) {
   const auto started = std::chrono::steady_clock::now();
   const ResultBatch result = o.ca.execute_batch(plan, signers, o.time, keys.signer_for());
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  write_new_file(out, encode_result_batch(result));
+  if (!out.empty()) write_new_file(out, encode_result_batch(result));
+  if (!out_bundle.empty()) write_new_file(out_bundle, result_bundle(o.store, keys, result, o.time));
   std::cout << "batch " << to_hex(batch.batch_id) << ": " << plan.certificates.size() << " issued, "
             << plan.revocations.size() << " revoked, " << plan.refused << " refused, " << result.lists.size()
-            << " lists, in " << seconds << " s -> " << out << "\n";
+            << " lists, in " << seconds << " s -> " << (out.empty() ? out_bundle : out) << "\n";
 }
 
 void cmd_profiles(const po::variables_map& vm) {
@@ -408,7 +495,8 @@ std::vector<Command> ca_commands() {
              "policy-oid", po::value<std::string>(), "certificate policy OID")(
              "cps-url", po::value<std::string>(), "CPS URL qualifier")(
              "crl-hours", po::value<int>()->default_value(72), "list validity in hours (R21)")(
-             "partition-size", po::value<int>()->default_value(100000), "certificates per CRL partition (R23)");
+             "partition-size", po::value<int>()->default_value(100000), "certificates per CRL partition (R23)")(
+             "transport-key-label", po::value<std::string>(), "also make a P-256 key that signs result bundles (not the CA key, R4)");
        },
        cmd_init},
       {"issue", "issue a certificate from a PKCS#10 request",
@@ -427,6 +515,12 @@ std::vector<Command> ca_commands() {
          add_request_options(o);
        },
        cmd_cross_certify},
+      {"cross-import", "take in the certificate the Bridge CA issued to this CA (R13)",
+       [](po::options_description& o) {
+         add_state(o);
+         o.add_options()("certificate", po::value<std::string>()->required(), "the Bridge CA's certificate for us (DER or PEM)");
+       },
+       cmd_cross_import},
       {"revoke", "revoke a certificate and sign the affected lists at once (R21)",
        [](po::options_description& o) {
          add_state(o);
@@ -489,8 +583,10 @@ std::vector<Command> ca_commands() {
        [](po::options_description& o) {
          add_state(o);
          add_pin_option(o);
-         o.add_options()("in", po::value<std::string>()->required(), "request batch (DER)")(
-             "out", po::value<std::string>()->required(), "result batch to write (never overwritten)")(
+         o.add_options()("in", po::value<std::string>()->required(), "request bundle from the relay (or a bare request batch)")(
+             "trust", po::value<std::vector<std::string>>(), "the relay's transport public key; repeatable")(
+             "out", po::value<std::string>(), "result batch to write (never overwritten)")(
+             "out-bundle", po::value<std::string>(), "result bundle to write, signed with the transport key")(
              "sessions", po::value<int>()->default_value(1), "token sessions signing in parallel")(
              "yes", "approve without a terminal prompt (scripted ceremonies)");
        },

@@ -52,6 +52,13 @@ CREATE TABLE batches (
   items INTEGER NOT NULL,
   issued INTEGER NOT NULL,
   refused INTEGER NOT NULL);
+CREATE TABLE cross_received (
+  serial BLOB NOT NULL,
+  issuer TEXT NOT NULL,
+  der BLOB NOT NULL,
+  issued_by_us BLOB NOT NULL,
+  imported INTEGER NOT NULL,
+  PRIMARY KEY (issuer, serial));
 CREATE TABLE ra_keys (
   name TEXT PRIMARY KEY,
   spki BLOB NOT NULL,
@@ -161,6 +168,7 @@ std::string CaConfig::serialize() const {
   out << "crl_validity_hours = " << crl_validity_hours << "\n";
   out << "crl_interval_hours = " << crl_interval_hours << "\n";
   out << "partition_size = " << partition_size << "\n";
+  if (!transport_key.empty()) out << "transport_key = " << transport_key << "\n";
   return out.str();
 }
 
@@ -197,6 +205,7 @@ CaConfig CaConfig::parse(std::string_view text) {
     else if (key == "crl_validity_hours") c.crl_validity_hours = integer(value, 1, 24 * 31);
     else if (key == "crl_interval_hours") c.crl_interval_hours = integer(value, 1, 24 * 31);
     else if (key == "partition_size") c.partition_size = integer(value, 1, 100000000);
+    else if (key == "transport_key") c.transport_key = value;
     else throw bad("unknown setting '" + key + "'");
   }
   if (c.module.empty() || c.token.empty()) throw std::runtime_error("ca.conf must set module and token");
@@ -536,7 +545,38 @@ std::vector<StoredCrl> CaStore::latest_crls() {
   return out;
 }
 
+// ----- cross-certificates --------------------------------------------------------------------
+
+void CaStore::record_cross_pair(const CrossPair& pair, pki::Time when) {
+  m_db->prepare("INSERT INTO cross_received VALUES (?1, ?2, ?3, ?4, ?5)")
+      .bind(1, pair.issued_to_us_serial.magnitude())
+      .bind(2, pair.bridge)
+      .bind(3, BytesView(pair.issued_to_us))
+      .bind(4, BytesView(pair.issued_by_us))
+      .bind(5, seconds(when))
+      .run();
+}
+
+std::vector<CrossPair> CaStore::cross_pairs() {
+  sql::Statement s = m_db->prepare("SELECT serial, issuer, der, issued_by_us FROM cross_received ORDER BY imported");
+  std::vector<CrossPair> out;
+  while (s.step()) out.push_back({pki::Serial(s.blob_view(0)), s.text(1), s.blob(2), s.blob(3)});
+  return out;
+}
+
 // ----- batches and RA keys -------------------------------------------------------------------
+
+std::uint64_t CaStore::next_result_sequence() {
+  sql::Transaction txn(*m_db);
+  m_db->prepare("INSERT INTO meta VALUES ('result_sequence', '0') ON CONFLICT(key) DO NOTHING").run();
+  m_db->prepare("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'result_sequence'").run();
+  sql::Statement s = m_db->prepare("SELECT value FROM meta WHERE key = 'result_sequence'");
+  s.step();
+  const auto n = static_cast<std::uint64_t>(std::stoull(s.text(0)));
+  s.reset();
+  txn.commit();
+  return n;
+}
 
 bool CaStore::batch_seen(const std::string& batch_id) {
   sql::Statement s = m_db->prepare("SELECT 1 FROM batches WHERE batch_id = ?1");

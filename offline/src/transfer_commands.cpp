@@ -4,11 +4,13 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <thread>
 
 #include "hanko/offline/command.h"
+#include "hanko/offline/files.h"
 #include "hanko/offline/hsm_signer.h"
 #include "hanko/pki/certificate.h"
 #include "hanko/pki/pem.h"
@@ -165,6 +167,22 @@ void cmd_inspect(const po::variables_map& vm) {
             << "\n";
 }
 
+// Writes the verified parts of a bundle into a folder (part names are restricted by the format
+// to [A-Za-z0-9._-] without a leading dot, so they cannot climb out of it).
+void cmd_unpack(const po::variables_map& vm) {
+  const Bytes der = read_bundle_file(vm["bundle"].as<std::string>());
+  const auto keys = trusted_keys(vm);
+  if (keys.empty()) throw UsageError("name the bundle's signer with --trust; unverified parts are never unpacked");
+  const auto bundle = tr::open_bundle(der, keys);
+  if (!bundle) refuse("not unpacking", bundle.error(), bundle.message());
+  const std::filesystem::path out = vm["out-dir"].as<std::string>();
+  std::filesystem::create_directories(out);
+  for (std::size_t i = 0; i < bundle->parts.size(); ++i) {
+    write_file_atomic(out / bundle->manifest[i].name, bundle->parts[i]);
+    std::cout << bundle->manifest[i].name << "\t" << bundle->manifest[i].media_type << "\t" << bundle->parts[i].size() << "\n";
+  }
+}
+
 void cmd_transport_key(const po::variables_map& vm) {
   const auto type = hsm::parse_key_type(vm["key-type"].as<std::string>());
   if (!type) throw UsageError("unknown key type; use rsa2048, rsa3072, rsa4096, p256 or p384");
@@ -251,6 +269,13 @@ std::vector<Command> transfer_commands() {
              "out", po::value<std::string>()->required(), "where to write the verified bundle (never overwritten)");
        },
        cmd_import},
+      {"unpack", "verify a bundle and write its parts into a folder",
+       [](po::options_description& o) {
+         o.add_options()("bundle", po::value<std::string>()->required(), "bundle file")(
+             "trust", po::value<std::vector<std::string>>(), "the bundle's signer: public key or certificate; repeatable")(
+             "out-dir", po::value<std::string>()->required(), "folder for the parts");
+       },
+       cmd_unpack},
       {"inspect", "print a bundle's summary and read-aloud digest",
        [](po::options_description& o) {
          o.add_options()("file", po::value<std::string>()->required(), "bundle file")(

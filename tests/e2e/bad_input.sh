@@ -151,7 +151,7 @@ before=$(snapshot)
 expect_refusal "replayed batch" "replayed batch is refused whole" "$hanko" batch --state "$work/ca" --in "$work/mixed.der" \
   --out "$work/replay.der" --yes --pin-fd 3 3<"$work/pin"
 head -c 600 "$work/mixed.der" > "$work/truncated-batch.der"
-expect_refusal "truncated batch" "refused whole [truncated]" "$hanko" batch --state "$work/ca" --in "$work/truncated-batch.der" \
+expect_refusal "truncated batch" "nor a bare request batch [truncated" "$hanko" batch --state "$work/ca" --in "$work/truncated-batch.der" \
   --out "$work/t.der" --yes --pin-fd 3 3<"$work/pin"
 
 # Items signed by a key the signer does not know, or by an operator it never registered.
@@ -168,6 +168,24 @@ done
 expect_item item-1 refused "does not verify"
 "$ra" results --in "$work/intr2-result.der" --out-dir "$work/x2" > "$work/mixed.txt" 2>/dev/null
 expect_item item-1 refused "not registered"
+
+# Request bundles: one flipped byte, and a bundle signed by a key the signer does not trust.
+"$hanko" bundle-key --token bad-input --key-label relay-key --key-type p256 --out "$work/relay.spki" --pin-fd 3 3<"$work/pin" > /dev/null
+"$hanko" bundle-key --token bad-input --key-label rogue-key --key-type p256 --out "$work/rogue.spki" --pin-fd 3 3<"$work/pin" > /dev/null
+"$ra" batch --key "$work/ra.key" --operator ra-1 --manifest "$work/intr.tsv" --out "$work/inner.der" > /dev/null
+for k in relay rogue; do
+  "$hanko" bundle-sign --token bad-input --key-label $k-key --direction request --sequence 1 \
+    --part "request-batch.der=application/vnd.hanko.request-batch:$work/inner.der" --out "$work/$k.hkb" --pin-fd 3 3<"$work/pin" > /dev/null
+done
+cp "$work/relay.hkb" "$work/flipped.hkb"
+printf '\x55' | dd of="$work/flipped.hkb" bs=1 seek=200 conv=notrunc 2>/dev/null
+before=$(snapshot)
+expect_refusal "bundle with a flipped byte" "neither a request bundle" "$hanko" batch --state "$work/ca" --in "$work/flipped.hkb" \
+  --trust "$work/relay.spki" --out "$work/r.der" --yes --pin-fd 3 3<"$work/pin"
+expect_refusal "bundle from an untrusted key" "unknown-signer" "$hanko" batch --state "$work/ca" --in "$work/rogue.hkb" \
+  --trust "$work/relay.spki" --out "$work/r.der" --yes --pin-fd 3 3<"$work/pin"
+expect_refusal "bundle without --trust" "name the relay's transport key" "$hanko" batch --state "$work/ca" --in "$work/relay.hkb" \
+  --out "$work/r.der" --yes --pin-fd 3 3<"$work/pin"
 
 # A rollover whose old key is missing from the token: refused before a new key is made.
 cp -a "$work/ca" "$work/ca-nokey"

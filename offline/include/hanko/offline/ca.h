@@ -110,6 +110,10 @@ class Ca {
   // R26: revoke everything (cessationOfOperation); issuance stops, lists continue.
   std::vector<std::string> terminate(pki::Time now);
 
+  // R13: takes in the certificate a Bridge CA issued for one of our keys. It must name us, carry
+  // our key, be a CA certificate and verify with the key of a Bridge CA we cross-certified.
+  CrossPair import_cross_certificate(BytesView der, pki::Time now);
+
   // Warnings for the operator: key life shorter than the longest profile (R11), lists due.
   std::vector<std::string> warnings(pki::Time now);
 
@@ -125,6 +129,9 @@ class Ca {
 };
 
 pki::ReasonCode check_revocation_reason(std::string_view name);
+// CertificatePair ::= SEQUENCE { issuedToThisCA [0] Certificate OPTIONAL,
+//                                issuedByThisCA [1] Certificate OPTIONAL }  (X.509, RFC 4523)
+Bytes encode_certificate_pair(const CrossPair& pair);
 // Refuses a signer whose public key is not the generation's.
 void check_signer_matches(const KeyGeneration& generation, const pki::Signer& signer);
 

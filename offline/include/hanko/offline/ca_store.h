@@ -29,6 +29,7 @@ struct CaConfig {
   int crl_validity_hours = 72;  // R21: each list valid 72 hours
   int crl_interval_hours = 24;  // R21: next list planned after 24 hours
   int partition_size = 100000;  // R23: subscriber certificates per CRL partition
+  std::string transport_key;    // label of the key that signs result bundles (never the CA key, R4)
 
   std::string serialize() const;
   static CaConfig parse(std::string_view text);  // throws std::runtime_error naming the line
@@ -71,6 +72,14 @@ struct CertificateRecord {
   std::optional<pki::Time> revoked_at;
   std::optional<pki::ReasonCode> reason;
   std::optional<pki::Time> invalidity_date;
+};
+
+// R13: a cross-certification with a Bridge CA, both directions.
+struct CrossPair {
+  pki::Serial issued_to_us_serial;
+  std::string bridge;   // the Bridge CA's name (display form)
+  Bytes issued_to_us;   // the Bridge CA's certificate for our key (forward)
+  Bytes issued_by_us;   // our certificate for the Bridge CA's key (reverse)
 };
 
 struct StoredCrl {
@@ -139,6 +148,12 @@ class CaStore {
   void store_crl(const StoredCrl& crl);
   std::optional<StoredCrl> latest_crl(const std::string& scope);
   std::vector<StoredCrl> latest_crls();
+
+  // The next sequence number of outgoing result bundles, taken and committed at once.
+  std::uint64_t next_result_sequence();
+
+  void record_cross_pair(const CrossPair& pair, pki::Time when);
+  std::vector<CrossPair> cross_pairs();
 
   bool batch_seen(const std::string& batch_id);
   void record_batch(const std::string& batch_id, pki::Time when, int items, int issued, int refused);
