@@ -288,12 +288,19 @@ std::vector<Bytes> Ca::sign_and_check(const std::vector<PlannedCertificate>& pla
   return out;
 }
 
-void Ca::record_certificates(const std::vector<PlannedCertificate>& plans, const std::vector<Bytes>& ders) {
+void Ca::record_certificates(const std::vector<PlannedCertificate>& plans, const std::vector<Bytes>& ders, Time now) {
   for (std::size_t i = 0; i < plans.size(); ++i) {
     CertificateRecord r = plans[i].record;
     r.der = ders[i];
     m_store.insert(r);
+    audit("certificate.issue", "serial " + r.serial.hex() + ", " + r.profile + ", subject " + r.subject +
+                                   (r.batch_id.empty() ? "" : ", batch " + r.batch_id) + ", requested by " + r.requested_by,
+          now);
   }
+}
+
+void Ca::audit(const std::string& type, const std::string& details, Time now, const std::string& result) {
+  m_store.audit().append({type, result, m_actor, m_role, details}, now);
 }
 
 std::vector<Bytes> Ca::issue(const std::vector<PlannedCertificate>& plans, Signer& signer, Time now) {
@@ -305,7 +312,7 @@ std::vector<Bytes> Ca::issue(const std::vector<PlannedCertificate>& plans, const
   for (const Signer* s : signers) check_signer_matches(generation, *s);
   std::vector<Bytes> ders = sign_and_check(plans, signers);
   sql::Transaction txn(m_store.db());
-  record_certificates(plans, ders);
+  record_certificates(plans, ders, now);
   m_store.record_time(now);
   txn.commit();
   return ders;
@@ -393,16 +400,24 @@ ResultBatch Ca::execute_batch(BatchPlan& plan, const std::vector<Signer*>& signe
   std::set<std::string> scopes;
   // One transaction: the batch is applied whole or not at all.
   sql::Transaction txn(m_store.db());
-  record_certificates(plan.certificates, ders);
+  record_certificates(plan.certificates, ders, now);
   for (const auto& [index, action] : plan.revocations) {
     const CertificateRecord record = *m_store.find(action.serial);
     m_store.mark_revoked(action.serial, now, action.reason, action.invalidity_date);
     scopes.insert(scope_name(record.generation, is_ca_kind(record.kind) ? "arl" : record.partition));
     scopes.insert(scope_name(record.generation, "full"));
     plan.results[index].status = ItemStatus::kRevoked;
+    audit("certificate.revoke", "serial " + action.serial.hex() + ", reason " + std::string(reason_name(action.reason)) +
+                                    ", batch " + to_hex(plan.batch_id), now);
+  }
+  for (const ItemResult& r : plan.results) {
+    if (r.status == ItemStatus::kRefused) audit("batch.item", "item " + r.item_id + " refused: " + r.reason, now, "refused");
   }
   const int issued = static_cast<int>(plan.certificates.size());
   m_store.record_batch(to_hex(plan.batch_id), now, static_cast<int>(plan.results.size()), issued, static_cast<int>(plan.refused));
+  audit("batch.process", "batch " + to_hex(plan.batch_id) + ": " + std::to_string(plan.results.size()) + " items, " +
+                             std::to_string(issued) + " issued, " + std::to_string(plan.revocations.size()) + " revoked, " +
+                             std::to_string(plan.refused) + " refused", now);
   m_store.record_time(now);
   txn.commit();
 
@@ -444,6 +459,7 @@ std::vector<std::string> Ca::revoke(const Serial& serial, ReasonCode reason, Tim
   if (invalidity_date && *invalidity_date > now) throw PolicyError("the invalidity date lies in the future");
   sql::Transaction txn(m_store.db());
   m_store.mark_revoked(serial, now, reason, invalidity_date);
+  audit("certificate.revoke", "serial " + serial.hex() + ", reason " + std::string(reason_name(reason)) + ", subject " + record->subject, now);
   m_store.record_time(now);
   txn.commit();
   if (is_ca_kind(record->kind)) return {scope_name(record->generation, "arl"), scope_name(record->generation, "full")};
@@ -490,6 +506,7 @@ std::vector<StoredCrl> Ca::make_lists(const std::vector<std::string>& scopes, Ti
     std::vector<RevokedCertificate>().swap(t.revoked);  // a million entries are 56 MB: free them now
     sql::Transaction txn(m_store.db());
     m_store.store_crl(stored);
+    audit("list.sign", scope + " number " + std::to_string(stored.number) + ", thisUpdate " + format_time(stored.this_update), now);
     m_store.record_time(now);
     txn.commit();
     out.push_back(std::move(stored));
@@ -545,6 +562,9 @@ Ca::Rollover Ca::rollover(const std::string& new_key_label, Signer& old_signer, 
   r = record_for(old_with_new, number, CertificateKind::kLink, "OldWithNew");
   r.der = result.old_with_new;
   m_store.insert(r);
+  audit("key.rollover", "generation " + std::to_string(old_generation.number) + " -> " + std::to_string(number) +
+                            ", new key '" + new_key_label + "', link certificates " + new_with_old.serial.hex() + " and " +
+                            old_with_new.serial.hex(), now);
   m_store.record_time(now);
   txn.commit();
   return result;
@@ -554,7 +574,10 @@ std::vector<std::string> Ca::compromise(int generation, Time now) {
   const KeyGeneration g = m_store.generation(generation);
   if (g.status == GenerationStatus::kCompromised) throw PolicyError("generation " + std::to_string(generation) + " is already marked compromised");
   sql::Transaction txn(m_store.db());
-  for (const Serial& s : m_store.valid_serials(generation)) m_store.mark_revoked(s, now, ReasonCode::kCaCompromise, std::nullopt);
+  const std::vector<Serial> serials = m_store.valid_serials(generation);
+  for (const Serial& s : serials) m_store.mark_revoked(s, now, ReasonCode::kCaCompromise, std::nullopt);
+  audit("key.compromise", "generation " + std::to_string(generation) + ": " + std::to_string(serials.size()) +
+                              " certificates revoked (cACompromise)", now);
   m_store.record_time(now);
   txn.commit();
   std::vector<std::string> scopes;
@@ -566,10 +589,15 @@ std::vector<std::string> Ca::compromise(int generation, Time now) {
 
 std::vector<std::string> Ca::terminate(Time now) {
   sql::Transaction txn(m_store.db());
+  std::size_t count = 0;
   for (const KeyGeneration& g : m_store.generations()) {
-    for (const Serial& s : m_store.valid_serials(g.number)) m_store.mark_revoked(s, now, ReasonCode::kCessationOfOperation, std::nullopt);
+    for (const Serial& s : m_store.valid_serials(g.number)) {
+      m_store.mark_revoked(s, now, ReasonCode::kCessationOfOperation, std::nullopt);
+      ++count;
+    }
   }
   m_store.set_terminated(now);
+  audit("ca.terminate", std::to_string(count) + " certificates revoked (cessationOfOperation)", now);
   txn.commit();
   return all_scopes();
 }
@@ -592,6 +620,7 @@ CrossPair Ca::import_cross_certificate(BytesView der, Time now) {
       CrossPair pair{cert.serial, cert.issuer.to_string(), Bytes(der.begin(), der.end()), r.der};
       sql::Transaction txn(m_store.db());
       m_store.record_cross_pair(pair, now);
+      audit("cross.import", "certificate " + cert.serial.hex() + " from " + pair.bridge, now);
       m_store.record_time(now);
       txn.commit();
       return pair;

@@ -25,6 +25,10 @@ std::vector<Profile> load_profiles(const CaStore& store) {
 }
 
 // Opens the state, checks the clock against it (the signer never signs with a clock set back).
+std::string operator_of(const po::variables_map& vm) {
+  return vm.count("operator") ? vm["operator"].as<std::string>() : "unidentified operator";
+}
+
 struct Opened {
   CaStore store;
   Ca ca;
@@ -32,8 +36,22 @@ struct Opened {
   explicit Opened(const po::variables_map& vm)
       : store(vm["state"].as<std::string>()), ca(store, load_profiles(store)), time(now()) {
     store.check_clock(time);
+    ca.set_actor(operator_of(vm), "CA administrator");
   }
 };
+
+// Signs the audit log's head with the audit key (R41) at the end of every command that used the
+// token, so the log cannot be cut or changed behind the last checkpoint unnoticed.
+void checkpoint(Opened& o, CaKeys& keys) {
+  if (o.store.config().audit_key.empty()) return;
+  hsm::Session& session = keys.session();
+  const hsm::KeyPair key = session.key_pair(o.store.config().audit_key);
+  const pki::PublicKey public_key = pki::parse_public_key(session.public_key_info(key));
+  HsmSigner signer(session, key, pki::default_signature_algorithm(public_key));
+  sql::Transaction txn(o.store.db());
+  o.store.audit().checkpoint(signer, o.time);
+  txn.commit();
+}
 
 CaKeys open_keys(const CaStore& store, const po::variables_map& vm, bool read_write = false) {
   return CaKeys(store.config(), obtain_secret(vm, "pin-fd", "User PIN of the CA token: "), read_write);
@@ -80,6 +98,7 @@ void cmd_init(const po::variables_map& vm) {
   CaConfig::parse(config.serialize());  // same checks as when it is read back
   const std::string key_label = vm["key-label"].as<std::string>();
   if (vm.count("transport-key-label")) config.transport_key = vm["transport-key-label"].as<std::string>();
+  config.audit_key = vm.count("audit-key-label") ? vm["audit-key-label"].as<std::string>() : key_label + "-audit";
   CaStore::check_can_create(state_dir);
   const pki::Time time = now();
 
@@ -109,16 +128,27 @@ void cmd_init(const po::variables_map& vm) {
     record.not_after = t.not_after;
     record.der = first.certificate;
     record.decision = "CA initialisation";
+    // Separate keys sign what leaves the signer and the audit checkpoints (R4: the CA key signs
+    // certificates and lists only).
     std::optional<hsm::KeyPair> transport;
-    if (!config.transport_key.empty()) {
-      // A separate key signs what leaves the signer (R4: the CA key signs certificates and lists only).
-      transport = token.session->generate_key_pair(hsm::KeyType::EcP256, config.transport_key);
-    }
+    const hsm::KeyPair audit_key = token.session->generate_key_pair(hsm::KeyType::EcP256, config.audit_key);
     try {
+      if (!config.transport_key.empty()) transport = token.session->generate_key_pair(hsm::KeyType::EcP256, config.transport_key);
       CaStore::create(state_dir, config, first, record, time);
       write_new_file(state_dir / "profiles.conf", view(default_profiles_text()));
+      write_new_file(state_dir / "audit.spki", token.session->public_key_info(audit_key));
       if (transport) write_new_file(state_dir / "transport.spki", token.session->public_key_info(*transport));
+      CaStore store(state_dir);
+      const pki::PublicKey audit_public = pki::parse_public_key(token.session->public_key_info(audit_key));
+      HsmSigner audit_signer(*token.session, audit_key, pki::default_signature_algorithm(audit_public));
+      sql::Transaction txn(store.db());
+      store.audit().append({"key.generate", "success", operator_of(vm), "CA administrator",
+                            "CA key '" + key_label + "' " + public_key.description() + ", audit key '" + config.audit_key + "'" +
+                                (transport ? ", transport key '" + config.transport_key + "'" : "")}, time);
+      store.audit().checkpoint(audit_signer, time);
+      txn.commit();
     } catch (...) {
+      token.session->destroy_key_pair(audit_key);
       if (transport) token.session->destroy_key_pair(*transport);
       throw;
     }
@@ -164,6 +194,7 @@ void issue_one(const po::variables_map& vm, IssueRequest request) {
   std::cerr << "To be signed:\n" << plan.summary;
   CaKeys keys = open_keys(o.store, vm);
   const Bytes der = o.ca.issue({plan}, keys.signer(o.store.current_generation()), o.time).front();
+  checkpoint(o, keys);
   const std::string out = vm["out"].as<std::string>();
   write_new_file(out, der);
   std::cout << "issued " << plan.certificate.serial.hex() << " -> " << out << "\n";
@@ -196,6 +227,7 @@ void cmd_revoke(const po::variables_map& vm) {
   std::cout << "revoked " << serial.hex() << " (" << pki::reason_name(reason) << "); new lists at once (R21):\n";
   const auto lists = o.ca.make_lists(scopes, o.time, o.time, keys.signer_for());
   print_lists(lists);
+  checkpoint(o, keys);
   if (vm.count("out-dir")) write_lists(lists, vm["out-dir"].as<std::string>());
 }
 
@@ -223,6 +255,7 @@ void cmd_crl(const po::variables_map& vm) {
       print_lists(future);
     }
   }
+  checkpoint(o, keys);
 }
 
 void cmd_rollover(const po::variables_map& vm) {
@@ -245,6 +278,7 @@ void cmd_rollover(const po::variables_map& vm) {
               << "  link certificates NewWithOld and OldWithNew valid until "
               << pki::format_time(pki::parse_certificate(r.new_with_old)->not_after) << "\n"
               << "from now on every certificate is signed with the new key (R11)\n";
+    checkpoint(o, keys);
   } catch (...) {
     keys.session().destroy_key_pair(key);
     throw;
@@ -263,6 +297,7 @@ void cmd_compromise(const po::variables_map& vm) {
   sql::Transaction txn(o.store.db());
   o.store.set_generation_status(generation, GenerationStatus::kCompromised);
   txn.commit();
+  checkpoint(o, keys);
   std::cout << "key of generation " << generation << " marked compromised: it signs nothing more.\n"
             << "Publish the lists now and notify the Bridge CA (R25).\n";
 }
@@ -279,6 +314,7 @@ void cmd_terminate(const po::variables_map& vm) {
             << "'hanko-offline crl' until the last certificate expires (R26).\n";
   print_lists(lists);
   write_lists(lists, vm["out-dir"].as<std::string>());
+  checkpoint(o, keys);
 }
 
 void cmd_status(const po::variables_map& vm) {
@@ -339,6 +375,7 @@ void cmd_ra_register(const po::variables_map& vm) {
   if (o.store.ra_key(name)) throw PolicyError("RA operator '" + name + "' is already registered");
   sql::Transaction txn(o.store.db());
   o.store.register_ra_key(name, spki, o.time);
+  o.ca.audit("role.register", "RA operator '" + name + "' with key " + to_hex(pki::digest(pki::HashAlgorithm::kSha256, spki)), o.time);
   o.store.record_time(o.time);
   txn.commit();
   std::cout << "RA operator '" << name << "' registered with " << key.description() << " key "
@@ -405,6 +442,10 @@ Bytes result_bundle(CaStore& store, CaKeys& keys, const ResultBatch& result, pki
     parts.push_back({"g" + std::to_string(new_generation) + "-" + r.profile + ".crt", "application/pkix-cert", r.der});
   }
   for (const StoredCrl& l : store.latest_crls()) parts.push_back({l.scope + ".crl", "application/pkix-crl", l.der});
+  // The newest audit checkpoint leaves with the results: the relay keeps an outside copy (R41).
+  if (const auto checkpoints = store.audit().checkpoints(); !checkpoints.empty()) {
+    parts.push_back({"audit-checkpoint.der", "application/vnd.hanko.audit-checkpoint", checkpoints.back().der});
+  }
   std::sort(parts.begin(), parts.end(), [](const transfer::Part& a, const transfer::Part& b) { return a.name < b.name; });
   hsm::Session& session = keys.session();
   const hsm::KeyPair key = session.key_pair(store.config().transport_key);
@@ -444,11 +485,65 @@ void cmd_batch(const po::variables_map& vm) {
   const auto started = std::chrono::steady_clock::now();
   const ResultBatch result = o.ca.execute_batch(plan, signers, o.time, keys.signer_for());
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  checkpoint(o, keys);
   if (!out.empty()) write_new_file(out, encode_result_batch(result));
   if (!out_bundle.empty()) write_new_file(out_bundle, result_bundle(o.store, keys, result, o.time));
   std::cout << "batch " << to_hex(batch.batch_id) << ": " << plan.certificates.size() << " issued, "
             << plan.revocations.size() << " revoked, " << plan.refused << " refused, " << result.lists.size()
             << " lists, in " << seconds << " s -> " << (out.empty() ? out_bundle : out) << "\n";
+}
+
+std::vector<AuditCheckpoint> exported_checkpoints(const po::variables_map& vm) {
+  std::vector<AuditCheckpoint> out;
+  if (!vm.count("checkpoint")) return out;
+  for (const std::string& f : vm["checkpoint"].as<std::vector<std::string>>()) {
+    try {
+      out.push_back(AuditLog::parse_checkpoint(read_file(f, 1 << 16)));
+    } catch (const pki::ParseError& e) {
+      throw PolicyError("checkpoint '" + f + "' is damaged: " + e.what());
+    }
+  }
+  return out;
+}
+
+void cmd_audit_verify(const po::variables_map& vm) {
+  CaStore store(vm["state"].as<std::string>());
+  const pki::Time time = now();
+  const pki::PublicKey key = pki::parse_public_key(read_der_or_pem(vm.count("audit-key") ? vm["audit-key"].as<std::string>()
+                                                                                         : (store.dir() / "audit.spki").string(),
+                                                                   "PUBLIC KEY"));
+  const AuditLog::Verification v = store.audit().verify(key, exported_checkpoints(vm));
+  // Verifying the log is itself an audited event (R40).
+  store.audit().append({"audit.verify", v.ok ? "success" : "failure", operator_of(vm), "log inspector",
+                        v.ok ? std::to_string(v.entries) + " entries, " + std::to_string(v.checkpoints) + " checkpoints" : v.problem},
+                       time);
+  if (!v.ok) throw PolicyError("the audit log does NOT verify: " + v.problem);
+  std::cout << "audit log verifies: " << v.entries << " entries, " << v.checkpoints << " signed checkpoints\n";
+}
+
+void cmd_audit_export(const po::variables_map& vm) {
+  CaStore store(vm["state"].as<std::string>());
+  const fs::path out = vm["out-dir"].as<std::string>();
+  fs::create_directories(out / "checkpoints");
+  std::string text = "# sequence\ttime\ttype\tresult\tactor\trole\tsystem\tdetails\tprevious_hash\thash\n";
+  const auto clean = [](std::string v) {
+    for (char& c : v) {
+      if (c == '\t' || c == '\n') c = ' ';
+    }
+    return v;
+  };
+  for (const AuditEntry& e : store.audit().entries()) {
+    text += std::to_string(e.sequence) + "\t" + pki::format_time(e.time) + "\t" + clean(e.event.type) + "\t" + clean(e.event.result) + "\t" +
+            clean(e.event.actor) + "\t" + clean(e.event.role) + "\t" + clean(e.system) + "\t" + clean(e.event.details) + "\t" +
+            to_hex(e.previous_hash) + "\t" + to_hex(e.hash) + "\n";
+  }
+  write_file_atomic(out / "audit.tsv", view(text), 0600);
+  for (const AuditCheckpoint& c : store.audit().checkpoints()) {
+    write_file_atomic(out / "checkpoints" / ("checkpoint-" + std::to_string(c.sequence) + ".der"), c.der);
+  }
+  write_file_atomic(out / "audit.spki", read_file(store.dir() / "audit.spki"));
+  store.audit().append({"audit.export", "success", operator_of(vm), "log inspector", "exported to " + out.string()}, now());
+  std::cout << "audit log exported to " << out.string() << "\n";
 }
 
 void cmd_profiles(const po::variables_map& vm) {
@@ -459,7 +554,8 @@ void cmd_profiles(const po::variables_map& vm) {
 }
 
 void add_state(po::options_description& o) {
-  o.add_options()("state", po::value<std::string>()->required(), "CA state folder");
+  o.add_options()("state", po::value<std::string>()->required(), "CA state folder")(
+      "operator", po::value<std::string>(), "who runs this command (recorded in the audit log)");
 }
 
 void add_request_options(po::options_description& o) {
@@ -475,10 +571,36 @@ void add_request_options(po::options_description& o) {
       "policy-mapping", po::value<std::vector<std::string>>(), "cross-certificates: ISSUER_POLICY:SUBJECT_POLICY; repeatable");
 }
 
+// A refused or failed command is an event too (R40): recorded when the state can be opened.
+void record_refusal(const po::variables_map& vm, const std::string& command, const std::string& what) {
+  if (!vm.count("state") || !fs::exists(fs::path(vm["state"].as<std::string>()) / "ca.db")) return;
+  try {
+    CaStore store(vm["state"].as<std::string>());
+    store.audit().append({"command." + command, "refused", operator_of(vm), "CA administrator", what}, now());
+  } catch (const std::exception&) {
+    // The state itself is the problem (damaged, locked): the error reaches the operator anyway.
+  }
+}
+
+std::vector<Command> audited(std::vector<Command> commands) {
+  for (Command& c : commands) {
+    if (std::string(c.name) == "init") continue;
+    c.run = [run = c.run, name = std::string(c.name)](const po::variables_map& vm) {
+      try {
+        run(vm);
+      } catch (const std::exception& e) {
+        record_refusal(vm, name, e.what());
+        throw;
+      }
+    };
+  }
+  return commands;
+}
+
 }  // namespace
 
 std::vector<Command> ca_commands() {
-  return {
+  return audited({
       {"init", "create a CA: key pair in the token and a self-signed certificate",
        [](po::options_description& o) {
          add_module_option(o);
@@ -496,7 +618,9 @@ std::vector<Command> ca_commands() {
              "cps-url", po::value<std::string>(), "CPS URL qualifier")(
              "crl-hours", po::value<int>()->default_value(72), "list validity in hours (R21)")(
              "partition-size", po::value<int>()->default_value(100000), "certificates per CRL partition (R23)")(
-             "transport-key-label", po::value<std::string>(), "also make a P-256 key that signs result bundles (not the CA key, R4)");
+             "transport-key-label", po::value<std::string>(), "also make a P-256 key that signs result bundles (not the CA key, R4)")(
+             "audit-key-label", po::value<std::string>(), "label of the key that signs audit checkpoints (default: KEY-LABEL-audit)")(
+             "operator", po::value<std::string>(), "who runs this command (recorded in the audit log)");
        },
        cmd_init},
       {"issue", "issue a certificate from a PKCS#10 request",
@@ -579,6 +703,19 @@ std::vector<Command> ca_commands() {
              "key", po::value<std::string>()->required(), "SubjectPublicKeyInfo (DER or PEM)");
        },
        cmd_ra_register},
+      {"audit-verify", "check the audit log's hash chain and signed checkpoints (R41)",
+       [](po::options_description& o) {
+         add_state(o);
+         o.add_options()("checkpoint", po::value<std::vector<std::string>>(), "a checkpoint exported earlier (detects a cut log); repeatable")(
+             "audit-key", po::value<std::string>(), "the audit public key (default: the state's audit.spki)");
+       },
+       cmd_audit_verify},
+      {"audit-export", "export the audit log and its checkpoints for the log inspector",
+       [](po::options_description& o) {
+         add_state(o);
+         o.add_options()("out-dir", po::value<std::string>()->required(), "export folder");
+       },
+       cmd_audit_export},
       {"batch", "check, summarise and sign a request batch; write the result batch",
        [](po::options_description& o) {
          add_state(o);
@@ -591,7 +728,7 @@ std::vector<Command> ca_commands() {
              "yes", "approve without a terminal prompt (scripted ceremonies)");
        },
        cmd_batch},
-  };
+  });
 }
 
 }  // namespace hanko::offline

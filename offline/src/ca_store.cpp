@@ -169,6 +169,8 @@ std::string CaConfig::serialize() const {
   out << "crl_interval_hours = " << crl_interval_hours << "\n";
   out << "partition_size = " << partition_size << "\n";
   if (!transport_key.empty()) out << "transport_key = " << transport_key << "\n";
+  if (!audit_key.empty()) out << "audit_key = " << audit_key << "\n";
+  out << "system_name = " << system_name << "\n";
   return out.str();
 }
 
@@ -206,6 +208,8 @@ CaConfig CaConfig::parse(std::string_view text) {
     else if (key == "crl_interval_hours") c.crl_interval_hours = integer(value, 1, 24 * 31);
     else if (key == "partition_size") c.partition_size = integer(value, 1, 100000000);
     else if (key == "transport_key") c.transport_key = value;
+    else if (key == "audit_key") c.audit_key = value;
+    else if (key == "system_name") c.system_name = value;
     else throw bad("unknown setting '" + key + "'");
   }
   if (c.module.empty() || c.token.empty()) throw std::runtime_error("ca.conf must set module and token");
@@ -249,6 +253,7 @@ void CaStore::create(const fs::path& dir, const CaConfig& config, const KeyGener
     sql::Database db((dir / "ca.db").string(), true);
     sql::Transaction txn(db);
     db.exec(kSchema);
+    db.exec(AuditLog::kSchema);
     db.prepare("INSERT INTO meta VALUES ('schema', ?1), ('newest_time', ?2), ('terminated', '0')")
         .bind(1, std::to_string(kSchemaVersion))
         .bind(2, std::to_string(seconds(now)))
@@ -259,6 +264,9 @@ void CaStore::create(const fs::path& dir, const CaConfig& config, const KeyGener
   sql::Transaction txn(store.db());
   store.add_generation(first);
   store.insert(self_signed);
+  store.audit().append({"ca.create", "success", "unidentified operator", "CA administrator",
+                        "generation 1, key '" + first.key_label + "', self-signed certificate " + self_signed.serial.hex() +
+                            ", subject " + self_signed.subject}, now);
   txn.commit();
 }
 
@@ -273,6 +281,7 @@ CaStore::CaStore(fs::path dir) : m_dir(std::move(dir)), m_lock(m_dir / "lock") {
     if (!check.step() || check.text(0) != "ok") {
       throw sql::Error("integrity check failed: " + check.text(0), SQLITE_CORRUPT);
     }
+    m_audit = std::make_unique<AuditLog>(*m_db, m_config.system_name);
     sql::Statement version = m_db->prepare("SELECT value FROM meta WHERE key = 'schema'");
     if (!version.step() || version.text(0) != std::to_string(kSchemaVersion)) {
       throw sql::Error("unknown schema version", SQLITE_CORRUPT);

@@ -48,6 +48,13 @@ class Ca {
   Ca(CaStore& store, std::vector<Profile> profiles) : m_store(store), m_profiles(std::move(profiles)) {}
 
   CaStore& store() noexcept { return m_store; }
+  // Who acts, for the audit log (R40: every entry names the person and role).
+  void set_actor(std::string actor, std::string role) {
+    m_actor = std::move(actor);
+    m_role = std::move(role);
+  }
+  // Appends to the audit log (inside the caller's transaction when there is one).
+  void audit(const std::string& type, const std::string& details, pki::Time now, const std::string& result = "success");
   const std::vector<Profile>& profiles() const noexcept { return m_profiles; }
 
   // Checks a request against its profile and the records (R16 duplicates, validity inside the
@@ -122,10 +129,12 @@ class Ca {
  private:
   const Profile& profile(std::string_view name) const { return find_profile(m_profiles, name); }
   std::vector<Bytes> sign_and_check(const std::vector<PlannedCertificate>& plans, const std::vector<pki::Signer*>& signers);
-  void record_certificates(const std::vector<PlannedCertificate>& plans, const std::vector<Bytes>& ders);
+  void record_certificates(const std::vector<PlannedCertificate>& plans, const std::vector<Bytes>& ders, pki::Time now);
 
   CaStore& m_store;
   std::vector<Profile> m_profiles;
+  std::string m_actor = "unidentified operator";
+  std::string m_role = "CA administrator";
 };
 
 pki::ReasonCode check_revocation_reason(std::string_view name);

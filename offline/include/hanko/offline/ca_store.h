@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "hanko/offline/audit.h"
 #include "hanko/offline/files.h"
 #include "hanko/offline/sqlite.h"
 #include "hanko/pki/certificate.h"
@@ -30,6 +31,8 @@ struct CaConfig {
   int crl_interval_hours = 24;  // R21: next list planned after 24 hours
   int partition_size = 100000;  // R23: subscriber certificates per CRL partition
   std::string transport_key;    // label of the key that signs result bundles (never the CA key, R4)
+  std::string audit_key;        // label of the key that signs audit checkpoints (never the CA key, R4)
+  std::string system_name = "hanko-signer";  // the "system" of audit entries (R40)
 
   std::string serialize() const;
   static CaConfig parse(std::string_view text);  // throws std::runtime_error naming the line
@@ -104,6 +107,7 @@ class CaStore {
   const std::filesystem::path& dir() const noexcept { return m_dir; }
   const CaConfig& config() const noexcept { return m_config; }
   sql::Database& db() noexcept { return *m_db; }
+  AuditLog& audit() noexcept { return *m_audit; }
 
   // The newest time recorded; commands refuse to run with a clock earlier than this.
   pki::Time newest_time();
@@ -166,6 +170,7 @@ class CaStore {
   FileLock m_lock;
   CaConfig m_config;
   std::unique_ptr<sql::Database> m_db;
+  std::unique_ptr<AuditLog> m_audit;
 };
 
 }  // namespace hanko::offline
