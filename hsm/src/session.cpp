@@ -238,6 +238,11 @@ void Session::init_user_pin(const Secret& pin) {
            m_functions->C_InitPIN(m_handle, const_cast<CK_UTF8CHAR*>(pin.data()), pin.size()));
 }
 
+void Session::set_pin(const Secret& old_pin, const Secret& new_pin) {
+  check_rv("C_SetPIN", m_functions->C_SetPIN(m_handle, const_cast<CK_UTF8CHAR*>(old_pin.data()), old_pin.size(),
+                                             const_cast<CK_UTF8CHAR*>(new_pin.data()), new_pin.size()));
+}
+
 Bytes Session::attribute(CK_OBJECT_HANDLE object, CK_ATTRIBUTE_TYPE type) {
   const std::string call = "C_GetAttributeValue(" + attribute_name(type) + ")";
   CK_ATTRIBUTE query = make_attribute(type, nullptr, 0);

@@ -54,7 +54,7 @@ void checkpoint(Opened& o, CaKeys& keys) {
 }
 
 CaKeys open_keys(const CaStore& store, const po::variables_map& vm, bool read_write = false) {
-  return CaKeys(store.config(), obtain_secret(vm, "pin-fd", "User PIN of the CA token: "), read_write);
+  return CaKeys(store.config(), obtain_user_pin(vm), read_write);
 }
 
 void print_lists(const std::vector<StoredCrl>& lists) {
@@ -102,7 +102,7 @@ void cmd_init(const po::variables_map& vm) {
   CaStore::check_can_create(state_dir);
   const pki::Time time = now();
 
-  TokenAccess token(config.module, config.token, obtain_secret(vm, "pin-fd", "User PIN of the CA token: "), true);
+  TokenAccess token(config.module, config.token, obtain_user_pin(vm), true);
   hsm::KeyPair key = token.session->generate_key_pair(*key_type, key_label);
   try {
     const pki::PublicKey public_key = pki::parse_public_key(token.session->public_key_info(key));

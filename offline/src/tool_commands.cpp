@@ -1,8 +1,13 @@
+#include <cryptopp/osrng.h>
+
+#include <cctype>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 
 #include "hanko/hsm/error.h"
 #include "hanko/offline/command.h"
+#include "hanko/offline/custody.h"
 #include "hanko/offline/profiles.h"
 #include "hanko/pki/certificate.h"
 #include "hanko/pki/crl.h"
@@ -37,10 +42,39 @@ void cmd_token_init(const po::variables_map& vm) {
   if (!slot) throw hsm::Error(hsm::Reason::TokenNotFound, "no slot with an uninitialised token; name one with --slot");
   hsm::Secret so_pin = obtain_secret(vm, "so-pin-fd", "New security officer PIN: ");
   check_activation_data(so_pin, "the security officer PIN");
-  hsm::Secret user_pin = obtain_secret(vm, "pin-fd", "New user PIN: ");
-  check_activation_data(user_pin, "the user PIN");
-  const CK_SLOT_ID now_at = module.init_token(*slot, so_pin, label, user_pin);
-  std::cout << "token '" << label << "' initialised, now in slot " << now_at << "\n";
+  if (!vm.count("custodian")) {
+    hsm::Secret user_pin = obtain_secret(vm, "pin-fd", "New user PIN: ");
+    check_activation_data(user_pin, "the user PIN");
+    const CK_SLOT_ID now_at = module.init_token(*slot, so_pin, label, user_pin);
+    std::cout << "token '" << label << "' initialised, now in slot " << now_at << "\n";
+    return;
+  }
+  // M of N custodians: nobody ever sees the PIN; it exists only while a quorum is present (R5).
+  const auto custodians = vm["custodian"].as<std::vector<std::string>>();
+  const int quorum = vm["quorum"].as<int>();
+  const std::filesystem::path dir = vm["shares-dir"].as<std::string>();
+  std::vector<hsm::Secret> passphrases;
+  for (const std::string& c : custodians) {
+    passphrases.push_back(vm.count("passphrase-fd") ? hsm::read_secret_from_fd(vm["passphrase-fd"].as<int>())
+                                                    : hsm::prompt_secret("New passphrase of custodian " + c + ": "));
+    check_passphrase_rule(passphrases.back().view(), "custodian '" + c + "'");
+  }
+  CryptoPP::AutoSeededRandomPool rng;
+  CryptoPP::SecByteBlock random(32);
+  rng.GenerateBlock(random, random.size());
+  const hsm::Secret secret(BytesView(random.data(), random.size()));
+  const std::vector<Bytes> shares = split_secret(secret, quorum, custodians, passphrases, rng);
+  std::filesystem::create_directories(dir);
+  for (std::size_t i = 0; i < shares.size(); ++i) {
+    std::string file = custodians[i];
+    for (char& ch : file) {
+      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_') ch = '_';
+    }
+    write_new_file(dir / (file + ".share"), shares[i], 0600);
+  }
+  const CK_SLOT_ID now_at = module.init_token(*slot, so_pin, label, pin_from_secret(secret));
+  std::cout << "token '" << label << "' initialised, now in slot " << now_at << "; its user PIN is split " << quorum << " of "
+            << custodians.size() << " into " << dir.string() << "/<custodian>.share (one for each custodian's own medium)\n";
 }
 
 void print_certificate(const pki::Certificate& c) {
@@ -101,7 +135,11 @@ std::vector<Command> tool_commands() {
          o.add_options()("label", po::value<std::string>()->required(), "token label (at most 32 bytes)")(
              "slot", po::value<unsigned long>(), "slot id (default: the first slot with an uninitialised token)")(
              "so-pin-fd", po::value<int>(), "read the new security officer PIN from this descriptor")(
-             "pin-fd", po::value<int>(), "read the new user PIN from this descriptor");
+             "pin-fd", po::value<int>(), "read the new user PIN from this descriptor")(
+             "custodian", po::value<std::vector<std::string>>(), "instead of a PIN: a custodian's name; repeat for each of N")(
+             "quorum", po::value<int>()->default_value(3), "M: how many custodians must be present (R5)")(
+             "shares-dir", po::value<std::string>()->default_value("shares"), "where the sealed shares are written")(
+             "passphrase-fd", po::value<int>(), "read the custodians' new passphrases from this descriptor, one a line");
        },
        cmd_token_init},
       {"show", "print a certificate, CRL or request after strict parsing",

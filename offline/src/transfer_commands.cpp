@@ -186,7 +186,7 @@ void cmd_unpack(const po::variables_map& vm) {
 void cmd_transport_key(const po::variables_map& vm) {
   const auto type = hsm::parse_key_type(vm["key-type"].as<std::string>());
   if (!type) throw UsageError("unknown key type; use rsa2048, rsa3072, rsa4096, p256 or p384");
-  hsm::Secret pin = obtain_secret(vm, "pin-fd", "User PIN of the token: ");
+  hsm::Secret pin = obtain_user_pin(vm);
   TokenAccess token(vm["module"].as<std::string>(), vm["token"].as<std::string>(), std::move(pin), true);
   const std::string label = vm["key-label"].as<std::string>();
   if (token.session->find_key_pair(label)) throw UsageError("the token already holds a key labelled '" + label + "'");
@@ -220,7 +220,7 @@ void cmd_bundle_create(const po::variables_map& vm) {
   CryptoPP::AutoSeededRandomPool rng;
   const tr::BundleContent content = tr::make_bundle(tr::random_bundle_id(rng), direction_option(vm), vm["sequence"].as<std::uint64_t>(), now(),
                                                     std::move(parts));
-  hsm::Secret pin = obtain_secret(vm, "pin-fd", "User PIN of the token: ");
+  hsm::Secret pin = obtain_user_pin(vm);
   TokenAccess token(vm["module"].as<std::string>(), vm["token"].as<std::string>(), std::move(pin), false);
   const hsm::KeyPair key = token.session->key_pair(vm["key-label"].as<std::string>());
   const pki::PublicKey public_key = pki::parse_public_key(token.session->public_key_info(key));

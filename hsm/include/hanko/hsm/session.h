@@ -53,6 +53,8 @@ class Session {
   bool logged_in() const noexcept { return m_logged_in; }
   // Sets the user PIN; needs login_so and a read-write session.
   void init_user_pin(const Secret& pin);
+  // Changes the PIN of the user logged in on this read-write session (C_SetPIN).
+  void set_pin(const Secret& old_pin, const Secret& new_pin);
 
   // Generates a non-extractable signing key pair on the token (read-write session, user login).
   // CKA_ID is 16 random bytes from the token: it must be set at creation, because the private

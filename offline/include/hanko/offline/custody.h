@@ -1,0 +1,81 @@
+#pragma once
+// Custodian quorum (R5, R6): the token's user PIN is a random secret split with Shamir sharing
+// (Crypto++ SecretSharing) into N shares, any M of which rebuild it. Each share is sealed for its
+// custodian under a passphrase (scrypt, then AES-256-GCM) and names its custodian, its set and
+// the secret's digest, so a wrong passphrase, a damaged share, a share of another set or a wrong
+// combination is named instead of silently giving a wrong PIN.
+//
+// SealedShare ::= SEQUENCE {
+//   header SEQUENCE {
+//     version     INTEGER (1),
+//     setId       OCTET STRING (SIZE (16)),   -- one split; re-sharing makes a new set
+//     custodian   UTF8String (SIZE (1..64)),
+//     index       INTEGER,                     -- 1..count
+//     threshold   INTEGER, count INTEGER,
+//     secretCheck OCTET STRING (SIZE (16)),   -- SHA-256(setId || secret), first 16 octets
+//     salt        OCTET STRING (SIZE (16)), scryptN INTEGER, scryptR INTEGER, scryptP INTEGER,
+//     nonce       OCTET STRING (SIZE (12)) },
+//   sealed OCTET STRING }                      -- AES-256-GCM(share), header as associated data
+#include <string>
+#include <vector>
+
+#include "hanko/hsm/secret.h"
+#include "hanko/pki/bytes.h"
+
+namespace CryptoPP {
+class RandomNumberGenerator;
+}
+
+namespace hanko::offline {
+
+class CustodyError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct ShareHeader {
+  Bytes set_id;
+  std::string custodian;
+  int index = 0;
+  int threshold = 0;
+  int count = 0;
+  Bytes secret_check;
+};
+
+// R6: at least 8 characters with upper case, lower case and digits.
+void check_passphrase_rule(BytesView passphrase, const std::string& whose);
+
+// Splits `secret` for the custodians (in order); each passphrase seals its custodian's share.
+std::vector<Bytes> split_secret(const hsm::Secret& secret, int threshold, const std::vector<std::string>& custodians,
+                                const std::vector<hsm::Secret>& passphrases, CryptoPP::RandomNumberGenerator& rng);
+
+ShareHeader read_share_header(BytesView sealed_share);  // strict; throws CustodyError
+
+// Gathers shares one by one and rebuilds the secret once `threshold` are present.
+class Quorum {
+ public:
+  // Opens one share; throws CustodyError naming the custodian and what is wrong.
+  void present(BytesView sealed_share, const hsm::Secret& passphrase);
+  int present_count() const noexcept { return static_cast<int>(m_shares.size()); }
+  int threshold() const noexcept { return m_threshold; }
+  int still_needed() const noexcept { return m_threshold == 0 ? 1 : std::max(0, m_threshold - present_count()); }
+  std::vector<std::string> custodians() const;
+  // The secret, checked against the digest every share carries.
+  hsm::Secret recover() const;
+
+ private:
+  Bytes m_set_id;
+  Bytes m_check;
+  int m_threshold = 0;
+  struct Opened {
+    std::string custodian;
+    int index;
+    hsm::Secret share;
+  };
+  std::vector<Opened> m_shares;
+};
+
+// The token PIN for a secret: printable text that meets R6.
+hsm::Secret pin_from_secret(const hsm::Secret& secret);
+
+}  // namespace hanko::offline
