@@ -143,13 +143,13 @@ void cmd_import(const po::variables_map& vm) {
                 << (e.state == tr::DiskEntry::State::kRefused ? " [" + std::string(tr::error_id_name(e.error)) + "]" : "") << " " << e.message << "\n";
     }
     bundle = tr::import_next(dir, keys, ledger, direction_option(vm), out);
-  } else if (vm.count("qr-video")) {
-    throw UsageError("video input is not built into this hanko-offline; extract frames (e.g. ffmpeg -i video.mp4 frames/%05d.png) and use --qr-images");
   } else {
     const bool tty = ::isatty(2) != 0;
-    auto rebuilt = tr::collect_from_images(vm["qr-images"].as<std::string>(), [&](const tr::FrameCollector::Progress& p) {
+    const auto progress = [&](const tr::FrameCollector::Progress& p) {
       std::cerr << (tty ? "\r\x1b[K" : "") << p.line() << (tty ? "" : "\n") << std::flush;
-    });
+    };
+    auto rebuilt = vm.count("qr-video") ? tr::collect_from_video(vm["qr-video"].as<std::string>(), progress)
+                                        : tr::collect_from_images(vm["qr-images"].as<std::string>(), progress);
     if (tty) std::cerr << "\n";
     if (!rebuilt) refuse("cannot rebuild the bundle", rebuilt.error(), rebuilt.message());
     bundle = take_in(*rebuilt, vm, out);

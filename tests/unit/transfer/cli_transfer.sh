@@ -45,6 +45,23 @@ expect_refusal() {
 expect_refusal "replay" "$hanko" import --qr-images "$work/qr" --trust "$work/relay.spki" --state "$work/state" --out "$work/in/again.hkb"
 [ ! -e "$work/in/again.hkb" ] || fail "replay wrote a file"
 
+# Video: the frames recorded as an H.264 film (what a camera gives), every tenth frame lost.
+mkdir -p "$work/film"
+i=0
+for f in "$work"/qr/frame-*.png; do
+  i=$((i + 1))
+  [ $((i % 10)) -eq 0 ] || cp "$f" "$work/film/$(printf '%05d' "$i").png"
+done
+ffmpeg -loglevel error -framerate 10 -pattern_type glob -i "$work/film/*.png" -vf "pad=ceil(iw/2)*2+64:ceil(ih/2)*2+64:32:32:white" -c:v libx264 -pix_fmt yuv420p "$work/film.mp4"
+"$hanko" import --qr-video "$work/film.mp4" --trust "$work/relay.spki" --state "$work/state-video" --out "$work/in/video.hkb" \
+  2>"$work/progress" >/dev/null || { cat "$work/progress" >&2; fail "video import"; }
+cmp "$work/b1.hkb" "$work/in/video.hkb" || fail "video round trip changed the bundle"
+mkdir -p "$work/few" && cp "$work"/film/0000[1-3].png "$work/few/"
+ffmpeg -loglevel error -framerate 10 -pattern_type glob -i "$work/few/*.png" -vf "pad=ceil(iw/2)*2:ceil(ih/2)*2" -c:v libx264 -pix_fmt yuv420p "$work/short.mp4"
+expect_refusal "more" "$hanko" import --qr-video "$work/short.mp4" --trust "$work/relay.spki" --state "$work/state-video2" --out "$work/in/short.hkb"
+head -c 3000 "$work/film.mp4" > "$work/cut.mp4"
+expect_refusal "video" "$hanko" import --qr-video "$work/cut.mp4" --trust "$work/relay.spki" --state "$work/state-video3" --out "$work/in/cut.hkb"
+
 # Disk: 3 before 2 is a gap; 2 then 3 go in; a flipped byte is refused; nothing is deleted.
 "$hanko" export --bundle "$work/b3.hkb" --to "$work/usb" >/dev/null 2>&1
 expect_refusal "expected request sequence 2, got 3: bundle 2 is missing" \

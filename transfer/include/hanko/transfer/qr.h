@@ -150,4 +150,8 @@ class FrameCollector {
 Result<Bytes> collect_from_images(const std::filesystem::path& dir,
                                   const std::function<void(const FrameCollector::Progress&)>& report = {});
 
+// The same from a video file (any container and codec FFmpeg reads), frame by frame.
+Result<Bytes> collect_from_video(const std::filesystem::path& file,
+                                 const std::function<void(const FrameCollector::Progress&)>& report = {});
+
 }  // namespace hanko::transfer
