@@ -147,10 +147,12 @@ void report_throughput(const char* label, const FrameEncoder& enc, Channel& chan
 int main(int argc, char** argv) {
   int trials = 20;
   bool degraded = true;
+  int version = QrOptions{}.version;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--trials" && i + 1 < argc) trials = std::atoi(argv[++i]);
     if (a == "--no-degraded") degraded = false;
+    if (a == "--version" && i + 1 < argc) version = std::atoi(argv[++i]);
   }
   // 1. Speed for ~1 KB frames (version 22 holds 1003 bytes at level L).
   {
@@ -196,7 +198,8 @@ int main(int argc, char** argv) {
   const Bytes bundle = make_bundle_of(100'000 - 400);
   std::printf("\n%zu-byte bundle at 10 frames/s, 20%% of frames dropped at random, mean of %d runs (frames shown until rebuilt):\n",
               bundle.size(), trials);
-  FrameEncoder enc(bundle);
+  FrameEncoder enc(bundle, QrOptions{version, 'L', 0.5});
+  std::printf("QR version %d\n", version);
   const auto tmp = std::filesystem::temp_directory_path() / ("hanko-bench-" + std::to_string(::getpid()));
   std::filesystem::create_directories(tmp);
   Channel clean(enc, false, tmp);
