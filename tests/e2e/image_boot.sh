@@ -10,8 +10,8 @@ build=${1:-build}
 
 qemu-image/build "$build/image" "$build"
 qemu-image/build "$build/image-again" "$build" >/dev/null
-first=$(qemu-image/hash "$build/image" | head -1)
-second=$(qemu-image/hash "$build/image-again" | head -1)
+first=$(qemu-image/hash "$build/image" | sed -n 1p)
+second=$(qemu-image/hash "$build/image-again" | sed -n 1p)
 if [ "$first" != "$second" ] || ! cmp -s "$build/image/initramfs.cpio.gz" "$build/image-again/initramfs.cpio.gz"; then
   echo "image_boot: two builds of the same commit differ: $first / $second" >&2
   diff <(cd "$build/image" && cat SHA256SUMS) <(cd "$build/image-again" && cat SHA256SUMS) >&2 || true
