@@ -51,8 +51,8 @@ int run_cli(int argc, char** argv) {
   options.add_options()("help,h", "show this help");
   if (touches_keys_or_state(name)) {
     options.add_options()("require-air-gap",
-                          "refuse to run if any network interface other than loopback exists (always on "
-                          "when /etc/hanko/air-gap exists, as in the appliance image)");
+                          "refuse to run if any network interface other than loopback exists "
+                          "(always on when /etc/hanko/air-gap exists, as in the appliance image)");
   }
   command->options(options);
   po::positional_options_description positional;
@@ -72,7 +72,9 @@ int run_cli(int argc, char** argv) {
     return 2;
   }
   try {
-    if (touches_keys_or_state(name) && (vm.count("require-air-gap") || air_gap_required())) check_no_network();
+    if (touches_keys_or_state(name) && (vm.count("require-air-gap") || air_gap_required())) {
+      check_no_network();
+    }
     command->run(vm);
     return 0;
   } catch (const UsageError& e) {

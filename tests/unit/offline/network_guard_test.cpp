@@ -15,8 +15,8 @@ namespace {
 class FakeNet : public ::testing::Test {
  protected:
   void SetUp() override {
-    m_root = fs::temp_directory_path() / ("hanko-net-" + std::to_string(::getpid()) + "-" +
-                                          ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    const char* test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    m_root = fs::temp_directory_path() / ("hanko-net-" + std::to_string(::getpid()) + "-" + test);
     fs::remove_all(m_root);
     fs::create_directories(sys());
   }
@@ -70,9 +70,10 @@ TEST_F(FakeNet, EveryNonLoopbackEntryIsListedOnce) {
 }
 
 TEST_F(FakeNet, UnreadableListFailsClosed) {
-  EXPECT_THROW(hanko::offline::check_no_network(m_root / "no-such-folder", ""), NetworkPresentError);
+  using hanko::offline::check_no_network;
+  EXPECT_THROW(check_no_network(m_root / "no-such-folder", ""), NetworkPresentError);
   interface("lo");
-  EXPECT_THROW(hanko::offline::check_no_network(sys(), m_root / "no-such-file"), NetworkPresentError);
+  EXPECT_THROW(check_no_network(sys(), m_root / "no-such-file"), NetworkPresentError);
 }
 
 TEST_F(FakeNet, PolicyFileMakesTheCheckMandatory) {
