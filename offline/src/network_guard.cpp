@@ -71,8 +71,9 @@ void check_no_network(const std::filesystem::path& sys_class_net,
   if (names.empty()) return;
   std::string list;
   for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
-  const std::string message = "refusing to start: network interface(s) present other than loopback: " +
-                              list + "; " + kAdvice;
+  const std::string message =
+      "refusing to start: network interface(s) present other than loopback: " + list + "; " +
+      kAdvice;
   throw NetworkPresentError(std::move(names), message);
 }
 
