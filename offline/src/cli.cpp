@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "hanko/offline/command.h"
+#include "hanko/offline/network_guard.h"
 
 namespace hanko::offline {
 
@@ -17,6 +18,10 @@ std::vector<Command> commands() {
   for (Command& c : transfer_commands()) all.push_back(std::move(c));
   return all;
 }
+
+// Commands that read only the files named on their command line, never a key, a token or the CA
+// state; every other command checks for network interfaces when the air gap is required.
+bool touches_keys_or_state(std::string_view name) { return name != "show" && name != "inspect"; }
 
 void print_usage(std::ostream& out) {
   out << "usage: " << kProgram << " COMMAND [options]\n\ncommands:\n";
@@ -44,6 +49,11 @@ int run_cli(int argc, char** argv) {
   }
   po::options_description options(std::string(kProgram) + " " + name + ": " + command->summary + "\noptions");
   options.add_options()("help,h", "show this help");
+  if (touches_keys_or_state(name)) {
+    options.add_options()("require-air-gap",
+                          "refuse to run if any network interface other than loopback exists "
+                          "(always on when /etc/hanko/air-gap exists, as in the appliance image)");
+  }
   command->options(options);
   po::positional_options_description positional;
   if (command->positional) positional.add(command->positional, 1);
@@ -62,6 +72,9 @@ int run_cli(int argc, char** argv) {
     return 2;
   }
   try {
+    if (touches_keys_or_state(name) && (vm.count("require-air-gap") || air_gap_required())) {
+      check_no_network();
+    }
     command->run(vm);
     return 0;
   } catch (const UsageError& e) {
