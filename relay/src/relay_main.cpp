@@ -123,6 +123,7 @@ int main(int argc, char** argv) {
     if (command == "ra-add") {
       const Bytes spki = read_der(vm["key"].as<std::string>(), "PUBLIC KEY");
       const pki::PublicKey key = pki::parse_public_key(spki);
+      std::filesystem::create_directories(config.state_dir);
       relay::Store store(config.state_dir / "relay.db");
       store.add_ra_key(vm["name"].as<std::string>(), spki, std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()));
       std::cout << "RA operator '" << vm["name"].as<std::string>() << "' (" << key.description() << ") registered\n";
