@@ -5,6 +5,8 @@
 // Manifest lines (tab separated; '#' starts a comment):
 //   issue   CSR_FILE  PROFILE  PARTITION|-  [NAME  BIRTH  GENDER  ADDRESS]
 //   revoke  SERIAL_HEX  REASON
+//   hanko-ra items --key ra.key --operator NAME --manifest requests.tsv --id-prefix P --out-dir DIR
+//     (one signed item per file, for the relay's intake API)
 //   hanko-ra results --in result.der --out-dir DIR
 #include <cryptopp/osrng.h>
 
@@ -79,8 +81,17 @@ int make_batch(const po::variables_map& vm) {
     } else {
       throw std::runtime_error("manifest line " + std::to_string(number) + ": expected 'issue CSR PROFILE PARTITION [NAME BIRTH GENDER ADDRESS]' or 'revoke SERIAL REASON'");
     }
+    if (vm.count("out-dir")) {
+      // One signed item per file, for the relay's intake API (POST /api/v1/requests).
+      item.item_id = vm["id-prefix"].as<std::string>() + "-" + std::to_string(number);
+      const std::filesystem::path file = std::filesystem::path(vm["out-dir"].as<std::string>()) / (item.item_id + ".der");
+      offline::write_new_file(file, offline::sign_request_item(item, key));
+      std::cout << file.string() << "\n";
+      continue;
+    }
     items.push_back(offline::sign_request_item(item, key));
   }
+  if (vm.count("out-dir")) return 0;
   CryptoPP::AutoSeededRandomPool rng;
   Bytes id(16);
   rng.GenerateBlock(id.data(), id.size());
@@ -136,11 +147,17 @@ int main(int argc, char** argv) {
         "operator", po::value<std::string>()->required(), "operator name registered on the signer")(
         "manifest", po::value<std::string>()->required(), "tab-separated request list")(
         "out", po::value<std::string>()->required(), "request batch to write");
+  } else if (command == "items") {
+    o.add_options()("key", po::value<std::string>()->required(), "the operator's private key")(
+        "operator", po::value<std::string>()->required(), "operator name registered on the signer and the relay")(
+        "manifest", po::value<std::string>()->required(), "tab-separated request list")(
+        "id-prefix", po::value<std::string>()->required(), "request ids are PREFIX-<line>; unique per operator")(
+        "out-dir", po::value<std::string>()->required(), "folder for one SignedRequestItem DER per line");
   } else if (command == "results") {
     o.add_options()("in", po::value<std::string>()->required(), "result batch from the signer")(
         "out-dir", po::value<std::string>()->required(), "folder for the certificates and lists");
   } else {
-    std::cerr << "usage: hanko-ra keygen|batch|results [options]; hanko-ra COMMAND --help\n";
+    std::cerr << "usage: hanko-ra keygen|batch|items|results [options]; hanko-ra COMMAND --help\n";
     return 2;
   }
   try {
@@ -158,6 +175,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (command == "results") return unpack_results(vm);
+    if (command == "items") std::filesystem::create_directories(vm["out-dir"].as<std::string>());
     return make_batch(vm);
   } catch (const std::exception& e) {
     std::cerr << "hanko-ra " << command << ": " << e.what() << "\n";

@@ -1,0 +1,178 @@
+// hanko-relay: the online relay. Commands:
+//   serve --config FILE            intake API, queue, batches, import, publication, watch, OCSP
+//   status --config FILE           queue depth, last batch, lists and time left, repositories, alarms
+//                                  (exit 0 fine, 1 warnings, 2 critical)
+//   ra-add --config FILE --name NAME --key SPKI     register an RA operator's key on the relay
+//   cut-batch --config FILE [--force]               cut a batch now (size/age rule unless --force)
+//   import --config FILE                            take in the result bundles waiting in the inbox
+//   publish --config FILE                           release due lists and run the publication queues
+//   responder-csr --config FILE --subject DN --out FILE   PKCS#10 for the OCSP key in the token
+//   bundle-extract --in FILE --trust KEY --out-dir DIR    verify a bundle and write its parts
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <iostream>
+
+#include <boost/program_options.hpp>
+
+#include "config.h"
+#include "hanko/offline/files.h"
+#include "hanko/pki/csr.h"
+#include "hanko/pki/pem.h"
+#include "hanko/transfer/bundle.h"
+#include "hanko/transfer/media.h"
+#include "relay.h"
+#include "relay_token.h"
+
+using namespace hanko;
+namespace po = boost::program_options;
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+void on_signal(int) { g_stop = true; }
+
+Bytes read_der(const std::string& path, const char* label) {
+  Bytes d = offline::read_file(path, 1 << 20);
+  if (pki::looks_like_pem(d)) d = pki::pem_decode(to_string(d), label);
+  return d;
+}
+
+}  // namespace
+
+namespace hanko::relay {
+// CertificationRequest for a key in the relay's token (RFC 2986), checked by our own parser.
+Bytes make_csr(pki::Signer& signer, const pki::Name& subject) {
+  pki::der::Writer info;
+  info.sequence([&](pki::der::Writer& s) {
+    s.integer(0);
+    s.raw(subject.der());
+    s.raw(signer.public_key().spki);
+    s.constructed(pki::der::context_constructed(0), [](pki::der::Writer&) {});
+  });
+  const Bytes info_der = std::move(info).take();
+  const Bytes sig = signer.sign(info_der);
+  pki::der::Writer w;
+  w.sequence([&](pki::der::Writer& s) {
+    s.raw(info_der);
+    pki::write_algorithm_identifier(s, signer.algorithm());
+    s.bit_string(sig);
+  });
+  Bytes out = std::move(w).take();
+  pki::parse_certification_request(out).value();
+  return out;
+}
+}  // namespace hanko::relay
+
+int main(int argc, char** argv) {
+  const std::string command = argc > 1 ? argv[1] : "";
+  po::options_description o("hanko-relay " + command + " options");
+  o.add_options()("help,h", "show this help");
+  const bool needs_config = command != "bundle-extract";
+  if (needs_config) o.add_options()("config", po::value<std::string>()->required(), "relay configuration file");
+  if (command == "ra-add") {
+    o.add_options()("name", po::value<std::string>()->required(), "operator name, as in the items it signs")(
+        "key", po::value<std::string>()->required(), "the operator's public key (SPKI DER/PEM)");
+  } else if (command == "cut-batch") {
+    o.add_options()("force", po::bool_switch(), "cut whatever is queued now");
+  } else if (command == "responder-csr") {
+    o.add_options()("subject", po::value<std::string>()->required(), "subject, e.g. /C=JP/O=Example/CN=Example OCSP Responder")(
+        "out", po::value<std::string>()->required(), "CSR file to write (DER)");
+  } else if (command == "bundle-extract") {
+    o.add_options()("in", po::value<std::string>()->required(), "bundle file (.hkb)")(
+        "trust", po::value<std::vector<std::string>>()->required(), "signer's public key (SPKI) or certificate; repeatable")(
+        "out-dir", po::value<std::string>()->required(), "folder for the parts");
+  } else if (command != "serve" && command != "status" && command != "import" && command != "publish") {
+    std::cerr << "usage: hanko-relay serve|status|ra-add|cut-batch|import|publish|responder-csr|bundle-extract --config FILE ...;"
+                 " hanko-relay COMMAND --help\n";
+    return 2;
+  }
+  try {
+    po::variables_map vm;
+    const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+    po::store(po::command_line_parser(argc - 1, argv + 1).options(o).style(style).run(), vm);
+    if (vm.count("help")) {
+      std::cout << o;
+      return 0;
+    }
+    po::notify(vm);
+    if (command == "bundle-extract") {
+      std::vector<pki::PublicKey> keys;
+      for (const auto& k : vm["trust"].as<std::vector<std::string>>()) {
+        const Bytes d = read_der(k, "PUBLIC KEY");
+        if (auto c = pki::parse_certificate(d)) keys.push_back(c->public_key); else keys.push_back(pki::parse_public_key(d));
+      }
+      const auto b = transfer::open_bundle(transfer::read_file_capped(vm["in"].as<std::string>()), keys);
+      if (!b) throw std::runtime_error("bundle refused [" + std::string(transfer::error_id_name(b.error())) + "]: " + b.message());
+      const std::filesystem::path out = vm["out-dir"].as<std::string>();
+      std::filesystem::create_directories(out);
+      for (std::size_t i = 0; i < b->parts.size(); ++i) {
+        offline::write_file_atomic(out / b->manifest[i].name, b->parts[i]);
+        std::cout << b->manifest[i].name << "\t" << b->manifest[i].media_type << "\t" << b->parts[i].size() << "\n";
+      }
+      return 0;
+    }
+    relay::Config config = relay::Config::load(vm["config"].as<std::string>());
+    if (command == "status") {
+      relay::Relay r(config, false);
+      int code = 0;
+      std::cout << r.status_text(code);
+      return code;
+    }
+    if (command == "ra-add") {
+      const Bytes spki = read_der(vm["key"].as<std::string>(), "PUBLIC KEY");
+      const pki::PublicKey key = pki::parse_public_key(spki);
+      std::filesystem::create_directories(config.state_dir);
+      relay::Store store(config.state_dir / "relay.db");
+      store.add_ra_key(vm["name"].as<std::string>(), spki, std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()));
+      std::cout << "RA operator '" << vm["name"].as<std::string>() << "' (" << key.description() << ") registered\n";
+      return 0;
+    }
+    if (command == "responder-csr") {
+      if (config.ocsp_key_label.empty() || config.token.empty()) throw std::runtime_error("the configuration names no token or ocsp_key_label");
+      hsm::Module module(config.pkcs11_module.empty() ? std::string(hsm::kDefaultModulePath) : config.pkcs11_module);
+      hsm::Session session(module, module.find_token(config.token), false);
+      const int fd = ::open(config.token_pin_file.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) throw std::runtime_error("cannot read " + config.token_pin_file.string());
+      hsm::Secret pin = hsm::read_secret_from_fd(fd);
+      ::close(fd);
+      session.login_user(pin);
+      const hsm::KeyPair key = session.key_pair(config.ocsp_key_label);
+      const pki::PublicKey pub = pki::parse_public_key(session.public_key_info(key));
+      offline::HsmSigner signer(session, key, pki::default_signature_algorithm(pub));
+      const Bytes csr = relay::make_csr(signer, pki::Name::parse_text(vm["subject"].as<std::string>()));
+      offline::write_file_atomic(vm["out"].as<std::string>(), csr);
+      std::cout << "CSR for '" << config.ocsp_key_label << "' (" << pub.description() << ") -> " << vm["out"].as<std::string>()
+                << "\n  issue it on the signer with the ocsp-responder profile\n";
+      return 0;
+    }
+    const bool token = command == "serve" || command == "cut-batch";
+    relay::Relay r(config, token);
+    if (command == "cut-batch") {
+      const auto file = r.cut_batch(vm["force"].as<bool>());
+      std::cout << (file ? "batch -> " + (config.outbox / *file).string() : std::string("nothing to cut")) << "\n";
+      return 0;
+    }
+    if (command == "import") {
+      std::cout << r.import_inbox() << " result bundles imported\n";
+      return 0;
+    }
+    if (command == "publish") {
+      const int released = r.release_due();
+      const int done = r.publish_pending();
+      std::cout << released << " lists released, " << done << " publications done\n";
+      return 0;
+    }
+    std::signal(SIGTERM, on_signal);
+    std::signal(SIGINT, on_signal);
+    r.serve(g_stop);
+    return 0;
+  } catch (const po::error& e) {
+    std::cerr << "hanko-relay " << command << ": " << e.what() << "; see hanko-relay " << command << " --help\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "hanko-relay " << command << ": " << e.what() << "\n";
+    return 1;
+  }
+}
