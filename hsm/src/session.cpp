@@ -354,7 +354,7 @@ std::vector<std::string> Session::key_labels() {
   return {labels.begin(), labels.end()};
 }
 
-KeyPair Session::generate_key_pair(KeyType type, std::string_view label) {
+KeyPair Session::generate_key_pair(KeyType type, std::string_view label, KeyBackup backup) {
   if (!find_objects({text_attribute(CKA_LABEL, label)}).empty()) {
     throw Error(Reason::KeyExists, "a key labelled '" + std::string(label) +
                                        "' already exists in token '" + m_token_label +
@@ -396,6 +396,10 @@ KeyPair Session::generate_key_pair(KeyType type, std::string_view label) {
       scalar_attribute(CKA_UNWRAP, kFalse),
       scalar_attribute(CKA_DERIVE, kFalse),
   };
+  if (backup == KeyBackup::kWrapWithTrustedOnly) {
+    private_template[7] = scalar_attribute(CKA_EXTRACTABLE, kTrue);
+    private_template.push_back(scalar_attribute(CKA_WRAP_WITH_TRUSTED, kTrue));
+  }
   // Last, so it can be dropped for modules that refuse it: without it a session that is not
   // even logged in could switch capabilities such as CKA_DECRYPT back on.
   public_template.push_back(scalar_attribute(CKA_MODIFIABLE, kFalse));
@@ -418,6 +422,215 @@ KeyPair Session::generate_key_pair(KeyType type, std::string_view label) {
   }
   check_rv("C_GenerateKeyPair", rv);
   return key;
+}
+
+bool Session::backup_allowed(const KeyPair& key) {
+  return bool_attribute(key.private_key, CKA_EXTRACTABLE) &&
+         bool_attribute(key.private_key, CKA_WRAP_WITH_TRUSTED) &&
+         bool_attribute(key.private_key, CKA_SENSITIVE);
+}
+
+PublicComponents Session::public_components(const KeyPair& key) {
+  PublicComponents out;
+  out.type = key.type;
+  if (shape(key.type).key_type == CKK_RSA) {
+    out.modulus = attribute(key.public_key, CKA_MODULUS);
+    out.public_exponent = attribute(key.public_key, CKA_PUBLIC_EXPONENT);
+  } else {
+    out.ec_point = attribute(key.public_key, CKA_EC_POINT);
+  }
+  return out;
+}
+
+namespace {
+
+constexpr std::size_t kAesKeySize = 32;
+
+void check_aes_key(const Secret& value, std::string_view label) {
+  if (value.size() != kAesKeySize) {
+    throw Error(Reason::InvalidArgument, "key '" + std::string(label) + "' must be an AES-256 value of 32 bytes, not " +
+                                             std::to_string(value.size()));
+  }
+}
+
+}  // namespace
+
+CK_OBJECT_HANDLE Session::create_wrapping_key(std::string_view label, const Secret& value) {
+  check_aes_key(value, label);
+  if (!find_objects({text_attribute(CKA_LABEL, label)}).empty()) {
+    throw Error(Reason::KeyExists, "a key labelled '" + std::string(label) + "' already exists in token '" +
+                                       m_token_label + "'; destroy it first or choose another label");
+  }
+  const CK_OBJECT_CLASS secret_class = CKO_SECRET_KEY;
+  const CK_KEY_TYPE aes = CKK_AES;
+  std::vector<CK_ATTRIBUTE> key_template{
+      scalar_attribute(CKA_CLASS, secret_class), scalar_attribute(CKA_KEY_TYPE, aes),
+      scalar_attribute(CKA_TOKEN, kTrue),        scalar_attribute(CKA_PRIVATE, kFalse),
+      scalar_attribute(CKA_TRUSTED, kTrue),      text_attribute(CKA_LABEL, label),
+      bytes_attribute(CKA_VALUE, value.view()),  scalar_attribute(CKA_WRAP, kTrue),
+      scalar_attribute(CKA_UNWRAP, kFalse),      scalar_attribute(CKA_ENCRYPT, kFalse),
+      scalar_attribute(CKA_DECRYPT, kFalse),     scalar_attribute(CKA_SIGN, kFalse),
+      scalar_attribute(CKA_VERIFY, kFalse),      scalar_attribute(CKA_DERIVE, kFalse),
+      scalar_attribute(CKA_SENSITIVE, kTrue),    scalar_attribute(CKA_EXTRACTABLE, kFalse),
+      scalar_attribute(CKA_MODIFIABLE, kFalse),
+  };
+  CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
+  check_rv("C_CreateObject(wrapping key)",
+           m_functions->C_CreateObject(m_handle, key_template.data(), key_template.size(), &key));
+  return key;
+}
+
+CK_OBJECT_HANDLE Session::create_unwrapping_key(std::string_view label, const Secret& value, bool on_token) {
+  check_aes_key(value, label);
+  if (!find_objects({text_attribute(CKA_LABEL, label)}).empty()) {
+    throw Error(Reason::KeyExists, "a key labelled '" + std::string(label) + "' already exists in token '" +
+                                       m_token_label + "'; destroy it first or choose another label");
+  }
+  // Whatever comes out of this key stays inside the token and can leave it only wrapped again.
+  CK_ATTRIBUTE unwrap_template[] = {
+      scalar_attribute(CKA_PRIVATE, kTrue),
+      scalar_attribute(CKA_SENSITIVE, kTrue),
+      scalar_attribute(CKA_EXTRACTABLE, kTrue),
+      scalar_attribute(CKA_WRAP_WITH_TRUSTED, kTrue),
+  };
+  const CK_OBJECT_CLASS secret_class = CKO_SECRET_KEY;
+  const CK_KEY_TYPE aes = CKK_AES;
+  const CK_BBOOL token = on_token ? kTrue : kFalse;
+  std::vector<CK_ATTRIBUTE> key_template{
+      scalar_attribute(CKA_CLASS, secret_class), scalar_attribute(CKA_KEY_TYPE, aes),
+      scalar_attribute(CKA_TOKEN, token),        scalar_attribute(CKA_PRIVATE, kTrue),
+      text_attribute(CKA_LABEL, label),          bytes_attribute(CKA_VALUE, value.view()),
+      scalar_attribute(CKA_UNWRAP, kTrue),       scalar_attribute(CKA_WRAP, kFalse),
+      scalar_attribute(CKA_ENCRYPT, kFalse),     scalar_attribute(CKA_DECRYPT, kFalse),
+      scalar_attribute(CKA_SIGN, kFalse),        scalar_attribute(CKA_VERIFY, kFalse),
+      scalar_attribute(CKA_DERIVE, kFalse),      scalar_attribute(CKA_SENSITIVE, kTrue),
+      scalar_attribute(CKA_EXTRACTABLE, kFalse),
+      make_attribute(CKA_UNWRAP_TEMPLATE, unwrap_template, sizeof unwrap_template),
+      scalar_attribute(CKA_MODIFIABLE, kFalse),
+  };
+  CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
+  check_rv("C_CreateObject(unwrapping key)",
+           m_functions->C_CreateObject(m_handle, key_template.data(), key_template.size(), &key));
+  return key;
+}
+
+CK_OBJECT_HANDLE Session::create_mac_key(std::string_view label, const Secret& value) {
+  if (value.size() < 32) throw Error(Reason::InvalidArgument, "a MAC key needs at least 32 bytes");
+  if (!find_objects({text_attribute(CKA_LABEL, label)}).empty()) {
+    throw Error(Reason::KeyExists, "a key labelled '" + std::string(label) + "' already exists in token '" +
+                                       m_token_label + "'; destroy it first or choose another label");
+  }
+  const CK_OBJECT_CLASS secret_class = CKO_SECRET_KEY;
+  const CK_KEY_TYPE generic = CKK_GENERIC_SECRET;
+  std::vector<CK_ATTRIBUTE> key_template{
+      scalar_attribute(CKA_CLASS, secret_class), scalar_attribute(CKA_KEY_TYPE, generic),
+      scalar_attribute(CKA_TOKEN, kTrue),        scalar_attribute(CKA_PRIVATE, kTrue),
+      text_attribute(CKA_LABEL, label),          bytes_attribute(CKA_VALUE, value.view()),
+      scalar_attribute(CKA_SIGN, kTrue),         scalar_attribute(CKA_VERIFY, kTrue),
+      scalar_attribute(CKA_WRAP, kFalse),        scalar_attribute(CKA_UNWRAP, kFalse),
+      scalar_attribute(CKA_ENCRYPT, kFalse),     scalar_attribute(CKA_DECRYPT, kFalse),
+      scalar_attribute(CKA_DERIVE, kFalse),      scalar_attribute(CKA_SENSITIVE, kTrue),
+      scalar_attribute(CKA_EXTRACTABLE, kFalse), scalar_attribute(CKA_MODIFIABLE, kFalse),
+  };
+  CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
+  check_rv("C_CreateObject(MAC key)",
+           m_functions->C_CreateObject(m_handle, key_template.data(), key_template.size(), &key));
+  return key;
+}
+
+std::optional<CK_OBJECT_HANDLE> Session::find_secret_key(std::string_view label) {
+  const CK_OBJECT_CLASS secret_class = CKO_SECRET_KEY;
+  const std::vector<CK_OBJECT_HANDLE> found =
+      find_objects({scalar_attribute(CKA_CLASS, secret_class), text_attribute(CKA_LABEL, label)});
+  if (found.empty()) return std::nullopt;
+  if (found.size() > 1) {
+    throw Error(Reason::KeyIncomplete, std::to_string(found.size()) + " secret keys are labelled '" +
+                                           std::string(label) + "' in token '" + m_token_label +
+                                           "'; destroy the extras");
+  }
+  return found.front();
+}
+
+Bytes Session::hmac_sha256(CK_OBJECT_HANDLE key, BytesView data) {
+  CK_MECHANISM mechanism{CKM_SHA256_HMAC, nullptr, 0};
+  check_rv("C_SignInit(HMAC)", m_functions->C_SignInit(m_handle, &mechanism, key));
+  Bytes mac(32);
+  CK_ULONG size = mac.size();
+  std::uint8_t empty = 0;
+  std::uint8_t* input = data.empty() ? &empty : const_cast<std::uint8_t*>(data.data());
+  check_rv("C_Sign(HMAC)", m_functions->C_Sign(m_handle, input, data.size(), mac.data(), &size));
+  mac.resize(size);
+  return mac;
+}
+
+Bytes Session::wrap_private_key(CK_OBJECT_HANDLE wrapping_key, const KeyPair& key) {
+  CK_MECHANISM mechanism{CKM_AES_KEY_WRAP_PAD, nullptr, 0};
+  CK_ULONG size = 0;
+  check_rv("C_WrapKey", m_functions->C_WrapKey(m_handle, &mechanism, wrapping_key, key.private_key, nullptr, &size));
+  Bytes wrapped(size);
+  check_rv("C_WrapKey",
+           m_functions->C_WrapKey(m_handle, &mechanism, wrapping_key, key.private_key, wrapped.data(), &size));
+  wrapped.resize(size);
+  return wrapped;
+}
+
+KeyPair Session::unwrap_key_pair(CK_OBJECT_HANDLE unwrapping_key, BytesView wrapped,
+                                 const PublicComponents& public_key, std::string_view label, BytesView id) {
+  if (!find_objects({text_attribute(CKA_LABEL, label)}).empty()) {
+    throw Error(Reason::KeyExists, "a key labelled '" + std::string(label) + "' already exists in token '" +
+                                       m_token_label + "'; restore onto a token without it");
+  }
+  const KeyShape key_shape = shape(public_key.type);
+  const CK_OBJECT_CLASS public_class = CKO_PUBLIC_KEY;
+  const CK_OBJECT_CLASS private_class = CKO_PRIVATE_KEY;
+  std::vector<CK_ATTRIBUTE> public_template{
+      scalar_attribute(CKA_CLASS, public_class), scalar_attribute(CKA_KEY_TYPE, key_shape.key_type),
+      scalar_attribute(CKA_TOKEN, kTrue),        scalar_attribute(CKA_PRIVATE, kFalse),
+      text_attribute(CKA_LABEL, label),          bytes_attribute(CKA_ID, id),
+      scalar_attribute(CKA_VERIFY, kTrue),       scalar_attribute(CKA_VERIFY_RECOVER, kFalse),
+      scalar_attribute(CKA_ENCRYPT, kFalse),     scalar_attribute(CKA_WRAP, kFalse),
+      scalar_attribute(CKA_DERIVE, kFalse),      scalar_attribute(CKA_MODIFIABLE, kFalse),
+  };
+  if (key_shape.key_type == CKK_RSA) {
+    public_template.push_back(bytes_attribute(CKA_MODULUS, public_key.modulus));
+    public_template.push_back(bytes_attribute(CKA_PUBLIC_EXPONENT, public_key.public_exponent));
+  } else {
+    public_template.push_back(bytes_attribute(CKA_EC_PARAMS, key_shape.ec_params));
+    public_template.push_back(bytes_attribute(CKA_EC_POINT, public_key.ec_point));
+  }
+  std::vector<CK_ATTRIBUTE> private_template{
+      scalar_attribute(CKA_CLASS, private_class),
+      scalar_attribute(CKA_KEY_TYPE, key_shape.key_type),
+      scalar_attribute(CKA_TOKEN, kTrue),
+      scalar_attribute(CKA_PRIVATE, kTrue),
+      text_attribute(CKA_LABEL, label),
+      bytes_attribute(CKA_ID, id),
+      scalar_attribute(CKA_SENSITIVE, kTrue),
+      scalar_attribute(CKA_EXTRACTABLE, kTrue),
+      scalar_attribute(CKA_WRAP_WITH_TRUSTED, kTrue),
+      scalar_attribute(CKA_SIGN, kTrue),
+      scalar_attribute(CKA_SIGN_RECOVER, kFalse),
+      scalar_attribute(CKA_DECRYPT, kFalse),
+      scalar_attribute(CKA_UNWRAP, kFalse),
+      scalar_attribute(CKA_DERIVE, kFalse),
+      scalar_attribute(CKA_MODIFIABLE, kFalse),
+  };
+  KeyPair key{CK_INVALID_HANDLE, CK_INVALID_HANDLE, std::string(label), Bytes(id.begin(), id.end()), public_key.type};
+  CK_MECHANISM mechanism{CKM_AES_KEY_WRAP_PAD, nullptr, 0};
+  check_rv("C_UnwrapKey",
+           m_functions->C_UnwrapKey(m_handle, &mechanism, unwrapping_key, const_cast<std::uint8_t*>(wrapped.data()),
+                                    wrapped.size(), private_template.data(), private_template.size(),
+                                    &key.private_key));
+  const CK_RV rv = m_functions->C_CreateObject(m_handle, public_template.data(), public_template.size(), &key.public_key);
+  if (rv != CKR_OK) {
+    m_functions->C_DestroyObject(m_handle, key.private_key);
+    check_rv("C_CreateObject(public key)", rv);
+  }
+  return key;
+}
+
+void Session::destroy_object(CK_OBJECT_HANDLE object) {
+  check_rv("C_DestroyObject", m_functions->C_DestroyObject(m_handle, object));
 }
 
 void Session::destroy_key_pair(const KeyPair& key) {

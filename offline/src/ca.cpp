@@ -469,7 +469,7 @@ std::vector<std::string> Ca::revoke(const Serial& serial, ReasonCode reason, Tim
 std::vector<std::string> Ca::all_scopes() {
   std::vector<std::string> out;
   for (const KeyGeneration& g : m_store.generations()) {
-    if (g.status == GenerationStatus::kCompromised) continue;
+    if (g.status == GenerationStatus::kCompromised || g.status == GenerationStatus::kDestroyed) continue;
     for (const std::string& p : m_store.partitions(g.number)) out.push_back(scope_name(g.number, p));
     out.push_back(scope_name(g.number, "arl"));
     out.push_back(scope_name(g.number, "full"));

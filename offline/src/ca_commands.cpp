@@ -102,8 +102,11 @@ void cmd_init(const po::variables_map& vm) {
   CaStore::check_can_create(state_dir);
   const pki::Time time = now();
 
+  // --backup: every key of this CA may leave the token, but only wrapped under the trusted backup
+  // key (R7); without it the keys can never leave the token.
+  const hsm::KeyBackup backup = vm.count("backup") ? hsm::KeyBackup::kWrapWithTrustedOnly : hsm::KeyBackup::kNever;
   TokenAccess token(config.module, config.token, obtain_user_pin(vm), true);
-  hsm::KeyPair key = token.session->generate_key_pair(*key_type, key_label);
+  hsm::KeyPair key = token.session->generate_key_pair(*key_type, key_label, backup);
   try {
     const pki::PublicKey public_key = pki::parse_public_key(token.session->public_key_info(key));
     KeyGeneration first;
@@ -131,9 +134,9 @@ void cmd_init(const po::variables_map& vm) {
     // Separate keys sign what leaves the signer and the audit checkpoints (R4: the CA key signs
     // certificates and lists only).
     std::optional<hsm::KeyPair> transport;
-    const hsm::KeyPair audit_key = token.session->generate_key_pair(hsm::KeyType::EcP256, config.audit_key);
+    const hsm::KeyPair audit_key = token.session->generate_key_pair(hsm::KeyType::EcP256, config.audit_key, backup);
     try {
-      if (!config.transport_key.empty()) transport = token.session->generate_key_pair(hsm::KeyType::EcP256, config.transport_key);
+      if (!config.transport_key.empty()) transport = token.session->generate_key_pair(hsm::KeyType::EcP256, config.transport_key, backup);
       CaStore::create(state_dir, config, first, record, time);
       write_new_file(state_dir / "profiles.conf", view(default_profiles_text()));
       write_new_file(state_dir / "audit.spki", token.session->public_key_info(audit_key));
@@ -266,7 +269,11 @@ void cmd_rollover(const po::variables_map& vm) {
   const KeyGeneration old_generation = o.store.current_generation();
   CaKeys keys = open_keys(o.store, vm, true);
   pki::Signer& old_signer = keys.signer(old_generation);  // refuses when the old key is missing
-  hsm::KeyPair key = keys.session().generate_key_pair(*key_type, label);
+  // The new key can be backed up exactly when the old one could (init --backup).
+  const hsm::KeyBackup backup = keys.session().backup_allowed(keys.session().key_pair(old_generation.key_label))
+                                    ? hsm::KeyBackup::kWrapWithTrustedOnly
+                                    : hsm::KeyBackup::kNever;
+  hsm::KeyPair key = keys.session().generate_key_pair(*key_type, label, backup);
   try {
     const pki::PublicKey public_key = pki::parse_public_key(keys.session().public_key_info(key));
     HsmSigner new_signer(keys.session(), key, pki::default_signature_algorithm(public_key));
@@ -620,6 +627,7 @@ std::vector<Command> ca_commands() {
              "partition-size", po::value<int>()->default_value(100000), "certificates per CRL partition (R23)")(
              "transport-key-label", po::value<std::string>(), "also make a P-256 key that signs result bundles (not the CA key, R4)")(
              "audit-key-label", po::value<std::string>(), "label of the key that signs audit checkpoints (default: KEY-LABEL-audit)")(
+             "backup", "make every key of the CA backup-able: it may leave the token only wrapped under the trusted backup key (R7)")(
              "operator", po::value<std::string>(), "who runs this command (recorded in the audit log)");
        },
        cmd_init},

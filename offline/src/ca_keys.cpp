@@ -6,6 +6,9 @@ CaKeys::CaKeys(const CaConfig& config, hsm::Secret pin, bool read_write)
     : m_token(config.module, config.token, std::move(pin), read_write) {}
 
 pki::Signer& CaKeys::signer(const KeyGeneration& generation) {
+  if (generation.status == GenerationStatus::kDestroyed) {
+    throw PolicyError("the key of generation " + std::to_string(generation.number) + " was destroyed (R8); it signs nothing more");
+  }
   if (generation.status == GenerationStatus::kCompromised && !m_allow_compromised) {
     throw PolicyError("the key of generation " + std::to_string(generation.number) +
                       " is marked compromised; it signs nothing more (R25)");

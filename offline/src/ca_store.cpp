@@ -17,7 +17,7 @@ CREATE TABLE generations (
   key_label TEXT NOT NULL UNIQUE,
   algorithm TEXT NOT NULL,
   certificate BLOB NOT NULL,
-  status TEXT NOT NULL CHECK (status IN ('active', 'retired', 'compromised')),
+  status TEXT NOT NULL CHECK (status IN ('active', 'retired', 'compromised', 'destroyed')),
   created INTEGER NOT NULL);
 CREATE TABLE certificates (
   serial BLOB PRIMARY KEY,
@@ -82,6 +82,7 @@ std::optional<std::int64_t> seconds(std::optional<pki::Time> t) {
 GenerationStatus parse_status(const std::string& s) {
   if (s == "active") return GenerationStatus::kActive;
   if (s == "retired") return GenerationStatus::kRetired;
+  if (s == "destroyed") return GenerationStatus::kDestroyed;
   return GenerationStatus::kCompromised;
 }
 
@@ -138,6 +139,7 @@ std::string_view generation_status_name(GenerationStatus s) {
     case GenerationStatus::kActive: return "active";
     case GenerationStatus::kRetired: return "retired";
     case GenerationStatus::kCompromised: return "compromised";
+    case GenerationStatus::kDestroyed: return "destroyed";
   }
   return "?";
 }

@@ -16,6 +16,7 @@ std::vector<Command> commands() {
   std::vector<Command> all = tool_commands();
   for (Command& c : ca_commands()) all.push_back(std::move(c));
   for (Command& c : transfer_commands()) all.push_back(std::move(c));
+  for (Command& c : backup_commands()) all.push_back(std::move(c));
   return all;
 }
 

@@ -24,6 +24,21 @@ struct KeyPair {
   KeyType type = KeyType::Rsa2048;
 };
 
+// Whether a new key pair may ever leave the token. kWrapWithTrustedOnly: the private key is
+// SENSITIVE and EXTRACTABLE but also WRAP_WITH_TRUSTED, so it leaves only wrapped under a key the
+// security officer marked trusted (the backup wrapping key), never in the clear (R7).
+enum class KeyBackup { kNever, kWrapWithTrustedOnly };
+
+// The public half of a key pair as PKCS#11 holds it, enough to recreate the public key object
+// after the private key was unwrapped elsewhere. RSA: modulus and exponent; EC: CKA_EC_POINT
+// exactly as the module stored it (SoftHSMv2: a DER OCTET STRING around 04 || X || Y).
+struct PublicComponents {
+  KeyType type = KeyType::Rsa2048;
+  Bytes modulus;
+  Bytes public_exponent;
+  Bytes ec_point;
+};
+
 // One PKCS#11 session on a token. Move-only; the destructor logs out (if this session logged
 // in) and closes the session without throwing.
 //
@@ -60,7 +75,12 @@ class Session {
   // CKA_ID is 16 random bytes from the token: it must be set at creation, because the private
   // key is created with CKA_MODIFIABLE false. Throws Error(Reason::KeyExists) without creating
   // anything when an object with this label exists.
-  KeyPair generate_key_pair(KeyType type, std::string_view label);
+  // With KeyBackup::kWrapWithTrustedOnly the private key can later be wrapped under a trusted
+  // key (wrap_private_key) and nothing else.
+  KeyPair generate_key_pair(KeyType type, std::string_view label,
+                            KeyBackup backup = KeyBackup::kNever);
+  // Whether the pair was generated with KeyBackup::kWrapWithTrustedOnly.
+  bool backup_allowed(const KeyPair& key);
   std::optional<KeyPair> find_key_pair(std::string_view label);
   // Like find_key_pair, but throws Error(Reason::KeyNotFound) naming the label and token.
   KeyPair key_pair(std::string_view label);
@@ -70,6 +90,36 @@ class Session {
 
   // DER SubjectPublicKeyInfo of the public key (EC keys with the curve as a named OID).
   Bytes public_key_info(const KeyPair& key);
+
+  PublicComponents public_components(const KeyPair& key);
+
+  // --- backup by wrapping (R7) ---------------------------------------------------------------
+  // An AES-256 key from `value` that wraps and does nothing else: CKA_TRUSTED, CKA_PRIVATE false
+  // (PKCS#11 lets only the security officer create trusted keys, and only public ones), WRAP
+  // true, every other capability false, MODIFIABLE false (SoftHSMv2 turns ENCRYPT/DECRYPT on by
+  // default; DECRYPT with CKM_AES_ECB would then recover a wrapped key). Needs login_so.
+  CK_OBJECT_HANDLE create_wrapping_key(std::string_view label, const Secret& value);
+  // An AES-256 key from `value` that unwraps and does nothing else: private (user login),
+  // UNWRAP true, every other capability false, and a CKA_UNWRAP_TEMPLATE that forces every
+  // unwrapped key to be PRIVATE, SENSITIVE, EXTRACTABLE and WRAP_WITH_TRUSTED. `on_token` false
+  // makes a session object that vanishes with the session.
+  CK_OBJECT_HANDLE create_unwrapping_key(std::string_view label, const Secret& value, bool on_token);
+  // A private generic-secret key from `value` for CKM_SHA256_HMAC (SIGN and VERIFY only).
+  CK_OBJECT_HANDLE create_mac_key(std::string_view label, const Secret& value);
+  // The one secret key with this label, if any (look it up again after each login).
+  std::optional<CK_OBJECT_HANDLE> find_secret_key(std::string_view label);
+  // HMAC-SHA256 computed in the token.
+  Bytes hmac_sha256(CK_OBJECT_HANDLE key, BytesView data);
+  // The private key wrapped with CKM_AES_KEY_WRAP_PAD (RFC 5649) as PKCS#8. The module refuses
+  // (CKR_KEY_NOT_WRAPPABLE) unless the wrapping key is trusted, or (CKR_KEY_UNEXTRACTABLE) when
+  // the key was generated with KeyBackup::kNever.
+  Bytes wrap_private_key(CK_OBJECT_HANDLE wrapping_key, const KeyPair& key);
+  // Recreates a key pair from a wrapped private key and its public components: both halves on
+  // the token with `label` and `id`, signing only, the private key again wrappable only under a
+  // trusted key. Throws Error(KeyExists) when the label is taken; leaves nothing on failure.
+  KeyPair unwrap_key_pair(CK_OBJECT_HANDLE unwrapping_key, BytesView wrapped,
+                          const PublicComponents& public_key, std::string_view label, BytesView id);
+  void destroy_object(CK_OBJECT_HANDLE object);
 
   // Signs data. RSA: the raw signature (PKCS#1 v1.5 or PSS). ECDSA: DER SEQUENCE { r, s }.
   // Throws Error(Reason::MechanismMismatch) when the mechanism does not fit the key.

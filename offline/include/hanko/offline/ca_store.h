@@ -39,7 +39,8 @@ struct CaConfig {
   std::vector<std::string> urls_for(const std::string& scope) const;
 };
 
-enum class GenerationStatus { kActive, kRetired, kCompromised };
+// kDestroyed (R8): the key was destroyed in the token; every backup of it is void.
+enum class GenerationStatus { kActive, kRetired, kCompromised, kDestroyed };
 std::string_view generation_status_name(GenerationStatus s);
 
 struct KeyGeneration {

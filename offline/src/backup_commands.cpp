@@ -1,0 +1,638 @@
+// Backup, restore and destruction of the CA's keys (R7, R8, R42, R44).
+//
+//   backup-setup  the security officer installs the trusted wrapping key (the backup key, split
+//                 among custodians like the PIN) in the primary token; the user quorum adds the
+//                 MAC key derived from it
+//   backup        PIN quorum: a backup set (database snapshot, configuration, every key wrapped)
+//   backup-copy   the monthly copy to external media, checked file by file while copying
+//   restore       at the backup center: backup-key quorum + a fresh token's quorum
+//   destroy-key   R8: destroys a key generation in the token and voids every backup of it
+#include <cryptopp/osrng.h>
+
+#include <algorithm>
+#include <cctype>
+#include <iostream>
+#include <set>
+
+#include "hanko/hsm/error.h"
+#include "hanko/offline/backup.h"
+#include "hanko/offline/ca.h"
+#include "hanko/offline/ca_keys.h"
+#include "hanko/offline/command.h"
+#include "hanko/offline/custody.h"
+#include "hanko/offline/hsm_signer.h"
+
+namespace hanko::offline {
+
+namespace {
+
+namespace fs = std::filesystem;
+using backup::BackupError;
+
+std::string operator_of(const po::variables_map& vm) {
+  return vm.count("operator") ? vm["operator"].as<std::string>() : "unidentified operator";
+}
+
+// The backup key rebuilt from custodians' shares (--backup-share, --backup-passphrase-fd).
+hsm::Secret backup_key_from_quorum(const po::variables_map& vm, std::string* set_id = nullptr) {
+  if (!vm.count("backup-share")) throw UsageError("the backup key's custodians must present their shares (--backup-share)");
+  Quorum quorum;
+  for (const std::string& file : vm["backup-share"].as<std::vector<std::string>>()) {
+    const Bytes share = read_file(file, 1 << 16);
+    const ShareHeader header = read_share_header(share);
+    hsm::Secret passphrase = vm.count("backup-passphrase-fd")
+                                 ? hsm::read_secret_from_fd(vm["backup-passphrase-fd"].as<int>())
+                                 : hsm::prompt_secret("Backup-key passphrase of custodian " + header.custodian + ": ");
+    quorum.present(share, passphrase);
+    if (set_id) *set_id = to_hex(header.set_id);
+    std::cerr << "backup-key share of custodian '" << header.custodian << "' accepted (" << quorum.present_count() << " of "
+              << quorum.threshold() << ")";
+    if (quorum.still_needed() > 0) std::cerr << "; " << quorum.still_needed() << " more needed";
+    std::cerr << "\n";
+  }
+  if (quorum.still_needed() > 0) {
+    throw CustodyError("the backup key needs " + std::to_string(quorum.still_needed()) + " more custodian share(s) (" +
+                       std::to_string(quorum.present_count()) + " of " + std::to_string(quorum.threshold()) + " present)");
+  }
+  hsm::Secret key = quorum.recover();
+  if (key.size() != 32) throw CustodyError("these shares hold a secret of " + std::to_string(key.size()) + " bytes, not a backup key");
+  return key;
+}
+
+void add_backup_quorum_options(po::options_description& o) {
+  o.add_options()("backup-share", po::value<std::vector<std::string>>(), "a backup-key custodian's sealed share; repeat until the quorum is present")(
+      "backup-passphrase-fd", po::value<int>(), "read the backup-key custodians' passphrases from this descriptor, one a line");
+}
+
+void add_state_option(po::options_description& o) {
+  o.add_options()("state", po::value<std::string>()->required(), "CA state folder")(
+      "operator", po::value<std::string>(), "who runs this command (recorded in the audit log)");
+}
+
+std::string file_name_for(const std::string& custodian) {
+  std::string file = custodian;
+  for (char& ch : file) {
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_') ch = '_';
+  }
+  return file;
+}
+
+// Signs the audit head with the audit key (R41), as every command that used the token does.
+void checkpoint(CaStore& store, hsm::Session& session, pki::Time time) {
+  const hsm::KeyPair key = session.key_pair(store.config().audit_key);
+  const pki::PublicKey public_key = pki::parse_public_key(session.public_key_info(key));
+  HsmSigner signer(session, key, pki::default_signature_algorithm(public_key));
+  sql::Transaction txn(store.db());
+  store.audit().checkpoint(signer, time);
+  txn.commit();
+}
+
+Bytes ca_fingerprint(CaStore& store) {
+  return pki::digest(pki::HashAlgorithm::kSha256, store.generation(1).certificate);
+}
+
+struct CaKey {
+  std::string role;
+  int generation;
+  std::string label;
+};
+
+// Every key of the CA that still exists: each generation's CA key (not destroyed), audit key,
+// transport key.
+std::vector<CaKey> keys_of(CaStore& store) {
+  std::vector<CaKey> out;
+  for (const KeyGeneration& g : store.generations()) {
+    if (g.status != GenerationStatus::kDestroyed) out.push_back({"ca", g.number, g.key_label});
+  }
+  if (!store.config().audit_key.empty()) out.push_back({"audit", 0, store.config().audit_key});
+  if (!store.config().transport_key.empty()) out.push_back({"transport", 0, store.config().transport_key});
+  return out;
+}
+
+// ----- backup-setup ----------------------------------------------------------------------------
+
+void cmd_backup_setup(const po::variables_map& vm) {
+  CaStore store(vm["state"].as<std::string>());
+  const pki::Time time = now();
+  store.check_clock(time);
+  if (fs::exists(store.dir() / backup::kBackupKeyFile) && vm.count("custodian")) {
+    throw PolicyError("this CA already has a backup key (" + std::string(backup::kBackupKeyFile) +
+                      "); a new token gets the same key: present its shares with --backup-share");
+  }
+  // The backup key: new and split among custodians, or rebuilt from their shares (a replacement
+  // primary token, or the restored token at the backup center becoming the primary).
+  std::string set_id;
+  std::string check;
+  hsm::Secret backup_key;
+  std::vector<Bytes> shares;
+  std::vector<std::string> custodians;
+  if (vm.count("custodian")) {
+    custodians = vm["custodian"].as<std::vector<std::string>>();
+    std::vector<hsm::Secret> passphrases;
+    for (const std::string& c : custodians) {
+      passphrases.push_back(vm.count("backup-passphrase-fd") ? hsm::read_secret_from_fd(vm["backup-passphrase-fd"].as<int>())
+                                                             : hsm::prompt_secret("New backup-key passphrase of custodian " + c + ": "));
+      check_passphrase_rule(passphrases.back().view(), "custodian '" + c + "'");
+    }
+    CryptoPP::AutoSeededRandomPool rng;
+    CryptoPP::SecByteBlock random(32);
+    rng.GenerateBlock(random, random.size());
+    backup_key = hsm::Secret(BytesView(random.data(), random.size()));
+    shares = split_secret(backup_key, vm["quorum"].as<int>(), custodians, passphrases, rng);
+    set_id = to_hex(read_share_header(shares.front()).set_id);
+  } else {
+    backup_key = backup_key_from_quorum(vm, &set_id);
+    if (fs::exists(store.dir() / backup::kBackupKeyFile)) {
+      const std::string recorded = read_text_file(store.dir() / backup::kBackupKeyFile, 4096);
+      if (recorded.find("set " + set_id + "\n") == std::string::npos) {
+        throw PolicyError("these shares belong to another backup key than the one recorded in " + std::string(backup::kBackupKeyFile));
+      }
+    }
+  }
+  hsm::Secret so_pin = obtain_secret(vm, "so-pin-fd", "Security officer PIN of the token: ");
+  hsm::Secret pin = obtain_user_pin(vm);
+
+  const CaConfig& config = store.config();
+  hsm::Module module(config.module);
+  const CK_SLOT_ID slot = module.find_token(config.token);
+  {
+    // Every key must have been made for backup, or the setup would promise what cannot happen.
+    hsm::Session user(module, slot, false);
+    user.login_user(pin);
+    for (const CaKey& k : keys_of(store)) {
+      if (!user.backup_allowed(user.key_pair(k.label))) {
+        throw PolicyError("key '" + k.label + "' was generated without backup (init --backup); it can never leave the token. "
+                          "Back up a CA created with --backup, or roll over to a new key generation after re-creating the CA");
+      }
+    }
+    if (user.find_secret_key(backup::kWrapKeyLabel) || user.find_secret_key(backup::kMacKeyLabel)) {
+      throw PolicyError("token '" + config.token + "' already holds backup keys; backup-setup is done once per token");
+    }
+  }
+  {
+    // PKCS#11 lets only the security officer create a trusted key, and only a public one.
+    hsm::Session so(module, slot, true);
+    so.login_so(so_pin);
+    so.create_wrapping_key(backup::kWrapKeyLabel, backup_key);
+  }
+  hsm::Session user(module, slot, true);
+  user.login_user(pin);
+  try {
+    user.create_mac_key(backup::kMacKeyLabel, backup::derive_mac_key(backup_key));
+  } catch (...) {
+    if (auto wrap = user.find_secret_key(backup::kWrapKeyLabel)) user.destroy_object(*wrap);
+    throw;
+  }
+  if (!shares.empty()) {
+    const fs::path dir = vm["shares-dir"].as<std::string>();
+    fs::create_directories(dir);
+    for (std::size_t i = 0; i < shares.size(); ++i) write_new_file(dir / (file_name_for(custodians[i]) + ".share"), shares[i], 0600);
+    write_new_file(store.dir() / backup::kBackupKeyFile,
+                   view("# the backup key's share set (hanko backup-setup); never a secret\nset " + set_id + "\n"));
+  } else if (!fs::exists(store.dir() / backup::kBackupKeyFile)) {
+    write_new_file(store.dir() / backup::kBackupKeyFile,
+                   view("# the backup key's share set (hanko backup-setup); never a secret\nset " + set_id + "\n"));
+  }
+  {
+    sql::Transaction txn(store.db());
+    store.audit().append({"backup.setup", "success", operator_of(vm), "security officer",
+                          "trusted wrapping key '" + std::string(backup::kWrapKeyLabel) + "' and MAC key in token '" + config.token +
+                              "', backup key share set " + set_id +
+                              (shares.empty() ? " (rebuilt by quorum)" : ", split " + std::to_string(vm["quorum"].as<int>()) + " of " +
+                                                                             std::to_string(shares.size()))},
+                         time);
+    store.record_time(time);
+    txn.commit();
+  }
+  checkpoint(store, user, time);
+  std::cout << "backup key installed in token '" << config.token << "' (share set " << set_id << ")";
+  if (!shares.empty()) {
+    std::cout << "; split " << vm["quorum"].as<int>() << " of " << shares.size() << " into "
+              << vm["shares-dir"].as<std::string>() << "/<custodian>.share";
+  }
+  std::cout << "\n";
+}
+
+// ----- backup ----------------------------------------------------------------------------------
+
+std::string dated_name(pki::Time t) {
+  std::string s = pki::format_time(t);  // "2026-11-22 00:41:00 UTC"
+  std::string out = "hanko-backup-";
+  for (char c : s.substr(0, 19)) {
+    if (std::isdigit(static_cast<unsigned char>(c))) out += c;
+    if (c == ' ') out += 'T';
+  }
+  return out + "Z";
+}
+
+void cmd_backup(const po::variables_map& vm) {
+  if (vm.count("out") == vm.count("to")) throw UsageError("give either --out SET (the set's folder) or --to DIR (a dated set inside DIR)");
+  CaStore store(vm["state"].as<std::string>());
+  const pki::Time time = now();
+  store.check_clock(time);
+  if (!fs::exists(store.dir() / backup::kBackupKeyFile)) {
+    throw PolicyError("no backup key in this CA yet; run 'hanko-offline backup-setup' first");
+  }
+  const fs::path set = vm.count("out") ? fs::path(vm["out"].as<std::string>()) : fs::path(vm["to"].as<std::string>()) / dated_name(time);
+  if (fs::exists(set)) throw UsageError("'" + set.string() + "' already exists; backup sets are never overwritten");
+  if (!set.parent_path().empty()) fs::create_directories(set.parent_path());
+  const fs::path partial = set.parent_path() / ("." + set.filename().string() + ".partial");
+
+  CaKeys keys(store.config(), obtain_user_pin(vm), false);
+  hsm::Session& session = keys.session();
+  const auto wrap = session.find_secret_key(backup::kWrapKeyLabel);
+  const auto mac = session.find_secret_key(backup::kMacKeyLabel);
+  if (!wrap || !mac) throw PolicyError("token '" + store.config().token + "' has no backup keys; run 'hanko-offline backup-setup'");
+
+  // Wrap first: a key that cannot be wrapped stops the backup before anything is recorded.
+  backup::Manifest manifest;
+  std::vector<Bytes> wrapped;
+  for (const CaKey& k : keys_of(store)) {
+    const hsm::KeyPair pair = session.key_pair(k.label);
+    backup::KeyRecord r;
+    r.role = k.role;
+    r.generation = k.generation;
+    r.label = k.label;
+    r.id = pair.id;
+    r.public_key = session.public_components(pair);
+    r.spki_sha256 = pki::digest(pki::HashAlgorithm::kSha256, session.public_key_info(pair));
+    r.file = "keys/" + std::to_string(manifest.keys.size() + 1) + ".wrapped";
+    try {
+      wrapped.push_back(session.wrap_private_key(*wrap, pair));
+    } catch (const hsm::Error& e) {
+      if (e.rv() == CKR_KEY_UNEXTRACTABLE) {
+        throw PolicyError("key '" + k.label + "' was generated without backup (init --backup); it cannot leave the token");
+      }
+      throw;
+    }
+    manifest.keys.push_back(std::move(r));
+  }
+
+  // The backup is an audited key operation; its own record and checkpoint go into the copy.
+  {
+    sql::Transaction txn(store.db());
+    store.audit().append({"backup.create", "success", operator_of(vm), "CA administrator",
+                          "backup set '" + set.filename().string() + "' with " + std::to_string(manifest.keys.size()) + " wrapped keys"},
+                         time);
+    store.record_time(time);
+    txn.commit();
+  }
+  checkpoint(store, session, time);
+
+  fs::remove_all(partial);
+  fs::create_directories(partial / "keys");
+  try {
+    // A consistent snapshot while the lock keeps every other command out.
+    store.db().prepare("VACUUM INTO ?1").bind(1, (partial / "ca.db").string()).run();
+    std::vector<std::string> names{"ca.db"};
+    for (const char* f : {"ca.conf", "profiles.conf", "audit.spki", "transport.spki", backup::kBackupKeyFile}) {
+      if (!fs::exists(store.dir() / f)) continue;
+      fs::copy_file(store.dir() / f, partial / f);
+      names.push_back(f);
+    }
+    for (std::size_t i = 0; i < wrapped.size(); ++i) {
+      write_new_file(partial / manifest.keys[i].file, wrapped[i], 0600);
+      names.push_back(manifest.keys[i].file);
+    }
+    for (const std::string& n : names) manifest.files.push_back(backup::describe_file(partial, n));
+    const std::optional<AuditEntry> head = store.audit().head();
+    manifest.created = time;
+    manifest.ca_subject = pki::parse_certificate(store.generation(1).certificate)->subject.to_string();
+    manifest.ca_fingerprint = ca_fingerprint(store);
+    const std::string key_file = read_text_file(store.dir() / backup::kBackupKeyFile, 4096);
+    const std::size_t at = key_file.find("set ");
+    manifest.backup_key_set = at == std::string::npos ? "-" : key_file.substr(at + 4, key_file.find('\n', at) - at - 4);
+    manifest.audit_sequence = head ? head->sequence : 0;
+    manifest.audit_head = head ? head->hash : Bytes(32);
+    const std::string text = manifest.serialize();
+    write_new_file(partial / "manifest.txt", view(text));
+    write_new_file(partial / "manifest.mac", view(to_hex(session.hmac_sha256(*mac, view(text))) + "\n"));
+    backup::publish_folder(partial, set);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove_all(partial, ignored);
+    throw;
+  }
+  std::cout << "backup set " << set.string() << ": " << manifest.keys.size() << " wrapped keys, "
+            << store.count_certificates(store.current_generation().number) << " certificates of the current generation, audit log to entry "
+            << manifest.audit_sequence << "\n";
+}
+
+void cmd_backup_copy(const po::variables_map& vm) {
+  const fs::path from = vm["from"].as<std::string>();
+  // The set keeps its dated name on the medium, so the copies of many months sit side by side.
+  const fs::path to = fs::path(vm["to"].as<std::string>()) / fs::absolute(from).lexically_normal().filename();
+  fs::create_directories(to.parent_path());
+  backup::copy_set(from, to);
+  std::cout << "backup set copied to " << to.string() << " and read back: every file matches the manifest\n";
+}
+
+void cmd_backup_verify(const po::variables_map& vm) {
+  const fs::path set = vm["backup"].as<std::string>();
+  if (!vm.count("backup-share")) {
+    const backup::Manifest m = backup::read_checked_without_mac(set);
+    std::cout << "backup set " << set.string() << ": " << m.files.size() << " files match the manifest (MAC not checked: "
+              << "present --backup-share to check it)\n";
+    return;
+  }
+  const backup::Manifest m = backup::read_verified(set, backup::derive_mac_key(backup_key_from_quorum(vm)));
+  std::cout << "backup set " << set.string() << " verifies: MAC, " << m.files.size() << " files, " << m.keys.size()
+            << " wrapped keys of CA '" << m.ca_subject << "'\n";
+}
+
+// ----- restore ---------------------------------------------------------------------------------
+
+std::vector<backup::DestructionNotice> destruction_notices(const po::variables_map& vm, const fs::path& set,
+                                                           const pki::PublicKey& audit_key, BytesView fingerprint) {
+  std::vector<fs::path> files;
+  if (vm.count("destroyed")) {
+    for (const std::string& f : vm["destroyed"].as<std::vector<std::string>>()) files.emplace_back(f);
+  }
+  // Notices kept beside the sets on the backup medium count without being named.
+  const fs::path parent = fs::absolute(set).parent_path();
+  for (const fs::directory_entry& e : fs::directory_iterator(parent)) {
+    if (e.is_regular_file() && e.path().extension() == ".destroyed") files.push_back(e.path());
+  }
+  std::vector<backup::DestructionNotice> out;
+  for (const fs::path& f : files) {
+    const backup::DestructionNotice n = backup::DestructionNotice::parse(read_text_file(f, 1 << 16));
+    if (n.ca_fingerprint != Bytes(fingerprint.begin(), fingerprint.end())) continue;  // another CA's notice
+    const auto algorithm = pki::parse_signature_algorithm_name(n.signature_algorithm);
+    if (!algorithm || !pki::verify_signature(audit_key, *algorithm, view(n.signed_text), n.signature)) {
+      throw PolicyError("destruction notice '" + f.string() + "' is not signed by this CA's audit key; check where it came from");
+    }
+    out.push_back(n);
+  }
+  return out;
+}
+
+void cmd_restore(const po::variables_map& vm) {
+  const fs::path set = vm["backup"].as<std::string>();
+  const fs::path state = vm["state"].as<std::string>();
+  CaStore::check_can_create(state);
+  const pki::Time time = now();
+  // 1. The set, checked completely before anything is written.
+  const hsm::Secret backup_key = backup_key_from_quorum(vm);
+  backup::Manifest manifest;
+  try {
+    manifest = backup::read_verified(set, backup::derive_mac_key(backup_key));
+  } catch (const BackupError& e) {
+    throw BackupError(std::string("backup set refused, nothing was restored: ") + e.what());
+  }
+  const pki::PublicKey audit_public = pki::parse_public_key(read_file(set / "audit.spki", 1 << 16));
+  const std::vector<backup::DestructionNotice> notices = destruction_notices(vm, set, audit_public, manifest.ca_fingerprint);
+  const auto destroyed = [&](const backup::KeyRecord& k) {
+    return std::any_of(notices.begin(), notices.end(),
+                       [&](const backup::DestructionNotice& n) { return n.label == k.label && n.spki_sha256 == k.spki_sha256; });
+  };
+
+  // 2. The new state, beside its final place until everything is done.
+  const fs::path partial = fs::absolute(state).parent_path() / ("." + fs::absolute(state).filename().string() + ".partial");
+  fs::remove_all(partial);
+  fs::create_directories(partial);
+  std::unique_ptr<TokenAccess> token;
+  std::vector<hsm::KeyPair> created;
+  try {
+    for (const backup::FileRecord& f : manifest.files) {
+      if (f.name.rfind("keys/", 0) == 0 || f.name == "ca.conf") continue;
+      fs::copy_file(set / f.name, partial / f.name);
+    }
+    CaConfig config = CaConfig::parse(read_text_file(set / "ca.conf", 1 << 20));
+    config.module = vm["module"].as<std::string>();
+    config.token = vm["token"].as<std::string>();
+    write_new_file(partial / "ca.conf", view(config.serialize()));
+    auto store = std::make_unique<CaStore>(partial);
+    store->check_clock(time);
+    if (ca_fingerprint(*store) != manifest.ca_fingerprint) throw BackupError("the set's database belongs to another CA than its manifest");
+    const KeyGeneration current = store->current_generation();
+    for (const backup::KeyRecord& k : manifest.keys) {
+      if (destroyed(k) && k.role == "ca" && k.generation == current.number && !store->terminated()) {
+        throw PolicyError("the key of the current generation " + std::to_string(k.generation) + " ('" + k.label +
+                          "') was destroyed (R8); this set cannot bring the CA back");
+      }
+      if (destroyed(k) && k.role == "audit") throw PolicyError("the audit key '" + k.label + "' was destroyed (R8)");
+    }
+
+    // 3. The token: fresh, or holding nothing but keys of this very CA.
+    token = std::make_unique<TokenAccess>(config.module, config.token, obtain_user_pin(vm), true);
+    hsm::Session& session = *token->session;
+    std::set<std::string> already;
+    for (const std::string& label : session.key_labels()) {
+      const auto k = std::find_if(manifest.keys.begin(), manifest.keys.end(), [&](const backup::KeyRecord& r) { return r.label == label; });
+      const std::optional<hsm::KeyPair> pair = session.find_key_pair(label);
+      if (k == manifest.keys.end() || !pair ||
+          pki::digest(pki::HashAlgorithm::kSha256, session.public_key_info(*pair)) != k->spki_sha256) {
+        throw PolicyError("token '" + config.token + "' already holds key '" + label +
+                          "', which is not a key of this CA: it belongs to another CA. Restore onto a fresh token (token-init)");
+      }
+      already.insert(label);
+    }
+    const CK_OBJECT_HANDLE unwrap = session.create_unwrapping_key(backup::kUnwrapKeyLabel, backup_key, false);
+    std::vector<std::string> restored, skipped;
+    for (const backup::KeyRecord& k : manifest.keys) {
+      if (destroyed(k)) {
+        skipped.push_back(k.label);
+        continue;
+      }
+      if (already.count(k.label)) continue;
+      const Bytes wrapped = read_file(set / k.file, 1 << 20);
+      hsm::KeyPair pair;
+      try {
+        pair = session.unwrap_key_pair(unwrap, wrapped, k.public_key, k.label, k.id);
+      } catch (const hsm::Error& e) {
+        throw BackupError("key '" + k.label + "' cannot be unwrapped (" + e.what() + "); the backup key or the set is wrong");
+      }
+      created.push_back(pair);
+      // The private key must belong to the public key the manifest names: sign and verify.
+      const pki::PublicKey public_key = pki::parse_public_key(session.public_key_info(pair));
+      if (pki::digest(pki::HashAlgorithm::kSha256, public_key.spki) != k.spki_sha256) {
+        throw BackupError("key '" + k.label + "' restored with another public key than the manifest names");
+      }
+      HsmSigner signer(session, pair, pki::default_signature_algorithm(public_key));
+      const Bytes probe = to_bytes("hanko restore probe " + k.label);
+      if (!pki::verify_signature(public_key, signer.algorithm(), probe, signer.sign(probe))) {
+        throw BackupError("key '" + k.label + "' does not match its public key after unwrapping");
+      }
+      restored.push_back(k.label);
+    }
+    session.destroy_object(unwrap);
+
+    // 4. The CA continues: lists signed after the backup may have used numbers the set does not
+    // know, so every list's counter moves forward; destroyed keys stay destroyed.
+    const std::int64_t skip = vm["crl-number-skip"].as<std::int64_t>();
+    {
+      sql::Transaction txn(store->db());
+      for (const backup::KeyRecord& k : manifest.keys) {
+        if (destroyed(k) && k.role == "ca") store->set_generation_status(k.generation, GenerationStatus::kDestroyed);
+      }
+      store->db().prepare("UPDATE crl_numbers SET last = last + ?1").bind(1, skip).run();
+      std::string details = "from set '" + fs::absolute(set).filename().string() + "' (audit entry " +
+                            std::to_string(manifest.audit_sequence) + ") into token '" + config.token + "': keys ";
+      for (const std::string& l : restored) details += "'" + l + "' ";
+      if (!skipped.empty()) {
+        details += "; destroyed, not restored: ";
+        for (const std::string& l : skipped) details += "'" + l + "' ";
+      }
+      details += "; CRL numbers advanced by " + std::to_string(skip);
+      store->audit().append({"backup.restore", "success", operator_of(vm), "CA administrator", details}, time);
+      store->record_time(time);
+      txn.commit();
+    }
+    checkpoint(*store, session, time);
+    const AuditLog::Verification v = store->audit().verify(audit_public);
+    if (!v.ok) throw BackupError("the restored audit log does not verify: " + v.problem);
+    store.reset();
+    backup::publish_folder(partial, state);
+    std::cout << "restored CA '" << manifest.ca_subject << "' into " << state.string() << " with token '" << config.token << "': "
+              << restored.size() << " keys unwrapped";
+    if (!skipped.empty()) std::cout << ", " << skipped.size() << " destroyed key(s) refused";
+    std::cout << "; audit log verifies (" << v.entries << " entries); CRL numbers advanced by " << skip << "\n";
+  } catch (...) {
+    for (const hsm::KeyPair& k : created) {
+      try {
+        token->session->destroy_key_pair(k);
+      } catch (const std::exception&) {
+      }
+    }
+    std::error_code ignored;
+    fs::remove_all(partial, ignored);
+    throw;
+  }
+}
+
+// ----- destroy-key -----------------------------------------------------------------------------
+
+void cmd_destroy_key(const po::variables_map& vm) {
+  if (vm["confirm"].as<std::string>() != "destroy") throw UsageError("destroying a key cannot be undone; confirm with --confirm destroy");
+  CaStore store(vm["state"].as<std::string>());
+  const pki::Time time = now();
+  store.check_clock(time);
+  const int number = vm["generation"].as<int>();
+  const KeyGeneration g = store.generation(number);
+  if (g.status == GenerationStatus::kDestroyed) throw PolicyError("the key of generation " + std::to_string(number) + " is already destroyed");
+  if (g.status == GenerationStatus::kActive && store.current_generation().number == number && !store.terminated()) {
+    throw PolicyError("generation " + std::to_string(number) + " is the CA's current key; roll over (or terminate) before destroying it");
+  }
+  CaKeys keys(store.config(), obtain_user_pin(vm), true);
+  hsm::Session& session = keys.session();
+  const hsm::KeyPair key = session.key_pair(g.key_label);
+  const Bytes spki_sha256 = pki::digest(pki::HashAlgorithm::kSha256, session.public_key_info(key));
+  // The notice is signed before the key goes, so a failure leaves the key in place.
+  const std::string body = backup::destruction_notice_body(ca_fingerprint(store), number, g.key_label, spki_sha256, time);
+  const hsm::KeyPair audit_key = session.key_pair(store.config().audit_key);
+  const pki::PublicKey audit_public = pki::parse_public_key(session.public_key_info(audit_key));
+  HsmSigner audit_signer(session, audit_key, pki::default_signature_algorithm(audit_public));
+  const std::string notice = body + "signature " + std::string(pki::signature_algorithm_name(audit_signer.algorithm())) + " " +
+                             to_hex(audit_signer.sign(view(body))) + "\n";
+  session.destroy_key_pair(key);
+  {
+    sql::Transaction txn(store.db());
+    store.set_generation_status(number, GenerationStatus::kDestroyed);
+    store.audit().append({"key.destroy", "success", operator_of(vm), "CA administrator",
+                          "key of generation " + std::to_string(number) + " '" + g.key_label + "' (SPKI SHA-256 " + to_hex(spki_sha256) +
+                              ") destroyed in token '" + store.config().token + "'; every backup of it is void"},
+                         time);
+    store.record_time(time);
+    txn.commit();
+  }
+  checkpoint(store, session, time);
+  const std::string name = "g" + std::to_string(number) + "-" + g.key_label + ".destroyed";
+  std::vector<fs::path> written;
+  if (vm.count("notice-to")) {
+    for (const std::string& dir : vm["notice-to"].as<std::vector<std::string>>()) {
+      fs::create_directories(dir);
+      write_file_atomic(fs::path(dir) / name, view(notice));
+      written.push_back(fs::path(dir) / name);
+    }
+  }
+  write_file_atomic(store.dir() / name, view(notice));
+  std::cout << "key of generation " << number << " ('" << g.key_label << "') destroyed in token '" << store.config().token << "'\n"
+            << "  destruction notice " << name << " (signed by the audit key):";
+  for (const fs::path& p : written) std::cout << " " << p.string();
+  std::cout << "\n  keep a copy beside every backup set: restore refuses to bring the key back (R8)\n";
+}
+
+// A refused or failed command is an event too (R40): recorded when the state can be opened.
+std::vector<Command> audited(std::vector<Command> commands) {
+  for (Command& c : commands) {
+    if (std::string(c.name) == "restore" || std::string(c.name) == "backup-copy" || std::string(c.name) == "backup-verify") continue;
+    c.run = [run = c.run, name = std::string(c.name)](const po::variables_map& vm) {
+      try {
+        run(vm);
+      } catch (const std::exception& e) {
+        if (!vm.count("state") || !fs::exists(fs::path(vm["state"].as<std::string>()) / "ca.db")) throw;
+        try {
+          CaStore store(vm["state"].as<std::string>());
+          store.audit().append({"command." + name, "refused", operator_of(vm), "CA administrator", e.what()}, now());
+        } catch (const std::exception&) {
+          // The state itself is the problem (damaged, locked): the error reaches the operator anyway.
+        }
+        throw;
+      }
+    };
+  }
+  return commands;
+}
+
+}  // namespace
+
+std::vector<Command> backup_commands() {
+  return audited({
+      {"backup-setup", "install the backup key (split among custodians) in the token: SO + quorum (R7)",
+       [](po::options_description& o) {
+         add_state_option(o);
+         add_pin_option(o);
+         add_backup_quorum_options(o);
+         o.add_options()("so-pin-fd", po::value<int>(), "read the security officer PIN from this descriptor")(
+             "custodian", po::value<std::vector<std::string>>(), "a new backup key: a custodian's name; repeat for each of N")(
+             "quorum", po::value<int>()->default_value(3), "M: how many backup-key custodians must be present")(
+             "shares-dir", po::value<std::string>()->default_value("backup-shares"), "where the backup key's sealed shares are written");
+       },
+       cmd_backup_setup},
+      {"backup", "write a backup set: database, configuration, every key wrapped (R7, R42)",
+       [](po::options_description& o) {
+         add_state_option(o);
+         add_pin_option(o);
+         o.add_options()("out", po::value<std::string>(), "the new set's folder")(
+             "to", po::value<std::string>(), "daily backup: a new dated set inside this folder");
+       },
+       cmd_backup},
+      {"backup-copy", "copy a backup set to external media, checking every file (R42 monthly)",
+       [](po::options_description& o) {
+         o.add_options()("from", po::value<std::string>()->required(), "the backup set")(
+             "to", po::value<std::string>()->required(), "folder on the medium; the set keeps its name inside it");
+       },
+       cmd_backup_copy},
+      {"backup-verify", "check a backup set: every file; with the backup-key quorum also its MAC",
+       [](po::options_description& o) {
+         o.add_options()("backup", po::value<std::string>()->required(), "the backup set");
+         add_backup_quorum_options(o);
+       },
+       cmd_backup_verify},
+      {"restore", "bring a CA back from a backup set onto a fresh token (backup center, R44)",
+       [](po::options_description& o) {
+         add_module_option(o);
+         add_pin_option(o);
+         add_backup_quorum_options(o);
+         o.add_options()("backup", po::value<std::string>()->required(), "the backup set")(
+             "state", po::value<std::string>()->required(), "new CA state folder")(
+             "token", po::value<std::string>()->required(), "label of the fresh token (token-init)")(
+             "destroyed", po::value<std::vector<std::string>>(), "a key destruction notice (also read: *.destroyed beside the set)")(
+             "crl-number-skip", po::value<std::int64_t>()->default_value(1000000),
+             "advance every list's CRL number by this much (lists signed after the backup must never be reused)")(
+             "operator", po::value<std::string>(), "who runs this command (recorded in the audit log)");
+       },
+       cmd_restore},
+      {"destroy-key", "destroy a key generation in the token and void its backups (R8)",
+       [](po::options_description& o) {
+         add_state_option(o);
+         add_pin_option(o);
+         o.add_options()("generation", po::value<int>()->required(), "key generation to destroy")(
+             "confirm", po::value<std::string>()->required(), "must be the word 'destroy'")(
+             "notice-to", po::value<std::vector<std::string>>(), "also write the signed destruction notice here (the backup media); repeatable");
+       },
+       cmd_destroy_key},
+  });
+}
+
+}  // namespace hanko::offline
