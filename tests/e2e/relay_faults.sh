@@ -25,7 +25,12 @@ fail() { echo "FAIL: $*" >&2; [ -f "$out/relay/relay.log" ] && tail -20 "$out/re
 pass() { echo "ok: $*"; }
 
 "$src/scripts/demo-flow" "$out" "$build" > "$out.flow.log" 2>&1 || { tail "$out.flow.log"; fail "demo-flow"; }
+# The signer's fullCRL before the relay round: older than anything the relay will serve.
+cp "$out/repository/g2-full.crl" "$out/old-g2-full.crl"
 "$src/scripts/demo-relay-part" "$out" "$build" > "$out.part.log" 2>&1 || { tail -30 "$out.part.log"; fail "demo-relay-part"; }
+# The CA token opens with three of its five custodians, as in the demo.
+quorum=(--share "$out/custody/shares/Sato.share" --share "$out/custody/shares/Takahashi.share"
+        --share "$out/custody/shares/Watanabe.share" --passphrase-fd 3)
 rm -f "$out.flow.log" "$out.part.log"
 work=$out/work rd=$out/relay
 conf=$rd/relay.conf
@@ -130,9 +135,9 @@ signer_round() {
     res_seq=$((res_seq + 1)); n=$((n + 1))
     mv "$work/req-next.hkb" "$work/req-$res_seq.hkb"
     "$relay" bundle-extract --in "$work/req-$res_seq.hkb" --trust "$rd/relay-transport.spki" --out-dir "$work/req-$res_seq" >/dev/null
-    ca "$hanko" batch --state "$work/ca" --in "$work/req-$res_seq/request-batch.der" --out "$work/res-$res_seq.der" --yes --pin-fd 3 3<"$work/user-pin" >/dev/null 2>&1
-    ca "$hanko" bundle-sign --token hanko-demo --key-label signer-transport --direction result --sequence "$res_seq" \
-      --part "result-batch.der=application/x-hanko-result-batch:$work/res-$res_seq.der" "$@" --out "$work/res-$res_seq.hkb" --pin-fd 3 3<"$work/user-pin" >/dev/null
+    ca "$hanko" batch --state "$work/ca" --in "$work/req-$res_seq/request-batch.der" --out "$work/res-$res_seq.der" --yes "${quorum[@]}" 3<"$work/quorum-passphrases" >/dev/null 2>&1
+    ca "$hanko" bundle-sign --token hanko-demo --key-label signer-transport-1 --direction result --sequence "$res_seq" \
+      --part "result-batch.der=application/x-hanko-result-batch:$work/res-$res_seq.der" "$@" --out "$work/res-$res_seq.hkb" "${quorum[@]}" 3<"$work/quorum-passphrases" >/dev/null
   done
   [ "$n" -gt 0 ] || fail "signer: no request bundle waiting"
 }
@@ -160,7 +165,7 @@ PY
 for _ in $(seq 50); do [ -f "$rd/inbox/refused/tampered.hkb.why.txt" ] && break; sleep 0.1; done
 [ -f "$rd/inbox/refused/tampered.hkb.why.txt" ] || fail "tampered bundle not refused"
 pass "result bundle with a bad signature refused: $(cat "$rd/inbox/refused/tampered.hkb.why.txt")"
-old_number=$(openssl crl -inform DER -in "$out/repository/g2-full.crl" -noout -crlnumber | cut -d= -f2 | sed "s/^0x//")
+old_number=$(openssl crl -inform DER -in "$out/old-g2-full.crl" -noout -crlnumber | cut -d= -f2 | sed "s/^0x//")
 stop_relay
 printf 'batch_max_age = 0\n' >> "$conf"
 start_relay
@@ -169,7 +174,7 @@ start_relay
 post "$out/round3/round3-1.der" >/dev/null
 for _ in $(seq 100); do [ "$(sqlite3 "$rd/state/relay.db" "select count(*) from requests where state='queued'")" = 0 ] && break; sleep 0.1; done
 sleep 0.3
-signer_round --part "old-g2-full.crl=application/pkix-crl:$out/repository/g2-full.crl"
+signer_round --part "old-g2-full.crl=application/pkix-crl:$out/old-g2-full.crl"
 deliver "$work/res-$res_seq.hkb"
 for _ in $(seq 100); do [ -f "$rd/state/archive/res-$res_seq.hkb" ] && break; sleep 0.1; done
 sqlite3 "$rd/state/relay.db" "select message from events where kind='list-refused'" | grep -q "g2-full number $((16#$old_number)) refused" \
@@ -188,7 +193,7 @@ post_round() {  # TAG: one request, a cut, a signer round with fresh lists, impo
   for _ in $(seq 100); do [ "$(sqlite3 "$rd/state/relay.db" "select count(*) from requests where state='queued'")" = 0 ] && break; sleep 0.1; done
   sleep 0.3
   rm -rf "$work/lists-$seq" && mkdir -p "$work/lists-$seq"
-  ca "$hanko" crl --state "$work/ca" --out-dir "$work/lists-$seq" --pin-fd 3 3<"$work/user-pin" >/dev/null
+  ca "$hanko" crl --state "$work/ca" --out-dir "$work/lists-$seq" "${quorum[@]}" 3<"$work/quorum-passphrases" >/dev/null
   local parts=()
   for f in "$work/lists-$seq"/*.crl; do parts+=(--part "$(basename "$f")=application/pkix-crl:$f"); done
   signer_round "${parts[@]}"
@@ -237,5 +242,6 @@ if mount -t tmpfs -o size=256k tmpfs "$rd/htdocs" 2>/dev/null; then
 else
   echo "skip: disk full (mount -t tmpfs not permitted here)"
 fi
-"$relay" status --config "$conf" | head -3
+"$relay" status --config "$conf" > "$out/status.txt" || true  # exit 1 = warnings, shown below
+head -3 "$out/status.txt"
 echo "relay faults: all passed"
