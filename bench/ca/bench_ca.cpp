@@ -2,6 +2,7 @@
 //   bench_ca issue N SESSIONS   issue N certificates through Ca::issue with SESSIONS token sessions,
 //                               against a raw C_SignInit/C_Sign loop on the same key in the same run
 //   bench_ca crl N              a fullCRL of N revoked certificates read from the CA database
+//   bench_ca audit N            verify an audit log of N entries (hash chain and checkpoints)
 // Prints one line of key=value figures; peak_rss_mb is the whole process.
 #include <sys/resource.h>
 
@@ -90,7 +91,7 @@ std::vector<pki::PublicKey> subscriber_keys(int count) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: bench_ca issue N SESSIONS | bench_ca crl N\n");
+    std::fprintf(stderr, "usage: bench_ca issue N SESSIONS | bench_ca crl N | bench_ca audit N\n");
     return 2;
   }
   const std::string mode = argv[1];
@@ -134,7 +135,25 @@ int main(int argc, char** argv) {
     offline::CaStore store(state);
     offline::Ca ca(store, offline::parse_profiles(offline::default_profiles_text()));
 
-    if (mode == "issue") {
+    if (mode == "audit") {
+      // N audit entries, then one full verification (hash chain + checkpoint signatures).
+      offline::AuditLog& log = store.audit();
+      const auto fill_start = Clock::now();
+      {
+        offline::sql::Transaction txn(store.db());
+        for (int i = 0; i < n; ++i) {
+          log.append({"certificate.issue", "success", "bench", "CA administrator", "serial " + std::to_string(i)}, now);
+          if (i % 100000 == 99999) log.checkpoint(signer, now);
+        }
+        txn.commit();
+      }
+      const double fill = seconds_since(fill_start);
+      const auto start = Clock::now();
+      const auto v = log.verify(signer.public_key());
+      const double seconds = seconds_since(start);
+      std::printf("audit entries=%lld append_s=%.2f verify_s=%.3f entries_per_s=%.0f ok=%d peak_rss_mb=%.1f\n",
+                  static_cast<long long>(v.entries), fill, seconds, static_cast<double>(v.entries) / seconds, v.ok ? 1 : 0, peak_rss_mb());
+    } else if (mode == "issue") {
       const double raw = raw_rate(module, slot, "ca", sessions);
       const std::vector<pki::PublicKey> keys = subscriber_keys(16);
       std::vector<offline::PlannedCertificate> plans;

@@ -9,3 +9,4 @@ for n in 10000 100000; do
   for s in 1 2; do "$build/bench/ca/bench_ca" issue "$n" "$s"; done
 done
 "$build/bench/ca/bench_ca" crl 1000000
+"$build/bench/ca/bench_ca" audit 1000000

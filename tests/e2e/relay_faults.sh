@@ -201,13 +201,21 @@ post_round() {  # TAG: one request, a cut, a signer round with fresh lists, impo
   for _ in $(seq 100); do [ -f "$rd/state/archive/res-$res_seq.hkb" ] && break; sleep 0.1; done
 }
 post_round 4
-sleep 6
-set +e
-"$relay" status --config "$conf" > "$out/status.txt"
-code=$?
-set -e
+for _ in $(seq 40); do
+  set +e
+  "$relay" status --config "$conf" > "$out/status.txt"
+  code=$?
+  set -e
+  grep -q 'repository-behind ldap' "$out/status.txt" && break
+  sleep 0.5
+done
 grep -q 'repository-behind ldap' "$out/status.txt" || { cat "$out/status.txt"; fail "no alarm while slapd is down"; }
 [ "$code" -ge 1 ] || fail "status exit $code while slapd is down"
+# The metrics follow the watcher's rounds: give it a few under load.
+for _ in $(seq 60); do
+  curl -s "$base/metrics" | grep -q 'hanko_relay_alarm{name="repository-behind",subject="ldap"' && break
+  sleep 0.25
+done
 curl -s "$base/metrics" | grep -q 'hanko_relay_alarm{name="repository-behind",subject="ldap"' || fail "no metric alarm"
 pass "slapd down: HTTP published, LDAP waiting, status exits $code: $(grep 'repository-behind' "$out/status.txt" | head -1 | sed 's/^ *//')"
 "$src/scripts/relay-slapd" start "$rd/ldap" "$ldap_port" c=JP "Hanko Demo" >/dev/null
