@@ -3,15 +3,8 @@
 # changed byte, deleted, reordered or inserted entry found, and a cut log found against an
 # exported checkpoint.
 set -euo pipefail
-build=$1
-hanko=$build/offline/hanko-offline
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-cd "$work"
-printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$work" > softhsm2.conf
-mkdir tokens
-export SOFTHSM2_CONF=$work/softhsm2.conf
+# shellcheck source=tests/e2e/lib.sh
+source "$(dirname "$0")/lib.sh" "$1"
 printf 'SoPin-9876A\nUser-Pin-1234a\n' > pins
 printf 'User-Pin-1234a\n' > pin
 "$hanko" token-init --label audit --so-pin-fd 3 --pin-fd 3 3<pins > /dev/null

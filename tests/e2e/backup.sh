@@ -3,15 +3,8 @@
 # (backup -> wipe -> restore at the backup center -> issue -> verify with OpenSSL against the old CA
 # certificate), and every bad input refused with nothing written.
 set -euo pipefail
-build=$1
-hanko=$build/offline/hanko-offline
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-cd "$work"
-printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$work" > softhsm2.conf
-mkdir tokens
-export SOFTHSM2_CONF=$work/softhsm2.conf
+# shellcheck source=tests/e2e/lib.sh
+source "$(dirname "$0")/lib.sh" "$1"
 echo 'SoPin-1234A' > so
 printf 'Alice-pass1\nBobby-pass2\nCarol-pass3\nDaveX-pass4\nEvely-pass5\n' > pass
 printf 'Alice-pass1\nCarol-pass3\nEvely-pass5\n' > p3

@@ -1,15 +1,8 @@
 #!/usr/bin/env bash
 # Custodian quorum: 3 of 5 open the token; every way of getting it wrong is named and audited.
 set -euo pipefail
-build=$1
-hanko=$build/offline/hanko-offline
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-cd "$work"
-printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$work" > softhsm2.conf
-mkdir tokens
-export SOFTHSM2_CONF=$work/softhsm2.conf
+# shellcheck source=tests/e2e/lib.sh
+source "$(dirname "$0")/lib.sh" "$1"
 echo 'SoPin-1234A' > so
 printf 'Alice-pass1\nBobby-pass2\nCarol-pass3\nDaveX-pass4\nEvely-pass5\n' > pass
 custodians="--custodian Alice --custodian Bob --custodian Carol --custodian Dave --custodian Eve"

@@ -1,0 +1,14 @@
+# Shared by the end-to-end tests (sourced): a fresh work folder removed on exit, a private
+# SoftHSMv2 token folder inside it, and the failure helper. Sets $hanko, $ra and $work and makes
+# $work the current folder.
+#   source "$(dirname "$0")/lib.sh" BUILD_DIR
+build=$1
+hanko=$build/offline/hanko-offline
+ra=$build/relay/hanko-ra
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+cd "$work"
+mkdir tokens
+printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$work" > softhsm2.conf
+export SOFTHSM2_CONF=$work/softhsm2.conf
