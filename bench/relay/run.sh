@@ -23,11 +23,13 @@ for i in range(1, $n + 1): print('revoke\t%032X\tkeyCompromise' % (0x10000000 + 
   --id-prefix bench --out-dir "$b/items" > /dev/null
 SOFTHSM2_CONF=$rd/softhsm2.conf "$build/relay/hanko-relay" serve --config "$rd/bench.conf" > "$b/relay.log" 2>&1 &
 pid=$!
+# Cleanup only: the relay and nginx may already have stopped.
 trap 'kill $pid 2>/dev/null || true; [ -n "${npid:-}" ] && kill $npid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 url=http://127.0.0.1:$port
 echo "== intake (distinct signed items, durable 202), $secs s each"
 wrk -t1 -c1 -d"${secs}s" -s "$here/intake.lua" "$url" -- "$b/items" "$n" 1 40000 | grep -E 'Requests/sec|Latency|Non-2xx'
+# A measurement, not a test: show wrk's figures, and keep going to the next one if it printed none.
 wrk -t2 -c16 -d"${secs}s" -s "$here/intake.lua" "$url" -- "$b/items" 40000 2 0 | grep -E 'Requests/sec|Latency|Non-2xx' || true
 echo "queued in the database: $(sqlite3 "$b/state/relay.db" "select count(*) from requests where state='queued'")"
 echo "== 3.5 MB CRL over HTTP"
