@@ -17,12 +17,15 @@ std::vector<Command> commands() {
   for (Command& c : ca_commands()) all.push_back(std::move(c));
   for (Command& c : transfer_commands()) all.push_back(std::move(c));
   for (Command& c : backup_commands()) all.push_back(std::move(c));
+  for (Command& c : ceremony_commands()) all.push_back(std::move(c));
   return all;
 }
 
 // Commands that read only the files named on their command line, never a key, a token or the CA
 // state; every other command checks for network interfaces when the air gap is required.
-bool touches_keys_or_state(std::string_view name) { return name != "show" && name != "inspect"; }
+bool touches_keys_or_state(std::string_view name) {
+  return name != "show" && name != "inspect" && name != "ceremony digest" && name != "ceremony report";
+}
 
 void print_usage(std::ostream& out) {
   out << "usage: " << kProgram << " COMMAND [options]\n\ncommands:\n";
@@ -38,7 +41,13 @@ int run_cli(int argc, char** argv) {
     print_usage(argc < 2 ? std::cerr : std::cout);
     return argc < 2 ? 2 : 0;
   }
-  const std::string name = argv[1];
+  std::string name = argv[1];
+  // Two-word commands: "ceremony run", "ceremony verify", ...
+  if (name == "ceremony" && argc > 2 && argv[2][0] != '-') {
+    name += std::string(" ") + argv[2];
+    --argc;
+    ++argv;
+  }
   const std::vector<Command> all = commands();
   const Command* command = nullptr;
   for (const Command& c : all) {

@@ -6,7 +6,7 @@ build=$1
 hanko=$build/offline/hanko-offline
 ra=$build/relay/hanko-ra
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 cd "$work"
 mkdir tokens

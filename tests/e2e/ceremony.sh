@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# Every ceremony kind end to end on SoftHSMv2 with scripted stand-in custodians (issue 8): root key
+# generation (rehearsed first, then compared with the golden transcript), CRL signing with a
+# schedule, batch signing, cross-certification, rollover, backup, share re-issue, restore on a
+# second fresh token at the "backup center", key destruction, compromise and termination. Each
+# transcript verifies and chains to the previous ceremony and the audit log. Bad input: a wrong
+# role, a quorum missing midway, a plan edited after review, a power cut after a signing command,
+# a changed byte and a missing line in a transcript.
+#   tests/e2e/ceremony.sh BUILD_DIR
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+source "$(dirname "$0")/lib.sh" "$1"
+scripts=$repo/ceremony/scripts
+plans=$work/plans
+cp -r "$repo/ceremony/plans/demo" "$plans"
+module=/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so
+
+# Stand-ins: everyone's passphrase is derived from their name (never like this for real).
+me() { printf '%s\n%s-Pass1234\n' "$1" "$1"; }         # a person confirms with the enrolment passphrase
+share() { printf '%s\n%s-Share1234\n' "$1" "$1"; }     # a custodian presents their token share
+bshare() { printf '%s\n%s-Backup1234\n' "$1" "$1"; }   # a backup-key custodian
+enrol() { for p in Fujita Ishikawa Mori Ogawa Yamada; do echo "$p-Pass1234"; done; }
+new_shares() { for c in Sato Suzuki Takahashi Tanaka Watanabe; do echo "$c-${1:-Share}1234"; done; }
+activate() { share Sato; share Takahashi; share Watanabe; }
+
+site() {  # NAME STATE TOKEN SHARES: writes $work/NAME.site
+  cat > "$work/$1.site" <<SITE
+module         = $module
+state          = $2
+token          = $3
+shares         = $4
+out            = $work/out/$1
+backup_shares  = $work/backup-shares
+backup_set     = $work/backup-media/set-1
+new_shares     = $work/new-shares
+request_bundle = $work/request-1.hkb
+relay_key      = $work/relay-transport.spki
+bridge_request = $work/bridge.csr
+SITE
+}
+run() {  # SITE KIND ANSWERS [more args]: runs a ceremony with scripted answers
+  local s=$1 kind=$2 answers=$3; shift 3
+  "$hanko" ceremony run "$scripts/$kind.ceremony" --plan "$plans/$kind.plan" --site "$work/$s.site" --answers-fd 3 "$@" 3<"$answers"
+}
+verify() {  # SITE KIND STATE [more args]
+  "$hanko" ceremony verify "$work/out/$1/$2.transcript" --state "$3" --script "$scripts/$2.ceremony" "${@:4}"
+}
+
+echo "== rehearsal of the root key generation (its own token folder and state: the golden transcript)"
+mkdir rehearsal-tokens
+printf 'directories.tokendir = %s/rehearsal-tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$work" > rehearsal.conf
+{ enrol; me Yamada; me Ogawa; me Ishikawa; echo SoPin-1234x; new_shares; activate; me Mori; me Yamada; me Ogawa; me Yamada; } > a-root
+site rehearsal "$work/rehearsal-ca" hanko-root "$work/rehearsal-shares"
+SOFTHSM2_CONF=$work/rehearsal.conf run rehearsal root-key-generation a-root --rehearsal > rehearsal.log
+SOFTHSM2_CONF=$work/rehearsal.conf verify rehearsal root-key-generation "$work/rehearsal-ca" > /dev/null
+
+echo "== the real root key generation; Sato first tries to confirm as the manager (wrong role)"
+{ enrol; echo Sato; me Yamada; me Ogawa; me Ishikawa; echo SoPin-1234x; new_shares; activate; me Mori; me Yamada; me Ogawa; me Yamada; } > a-root-real
+# (Sato's name only: the refusal comes before any credential is asked.)
+site main "$work/ca" hanko-root "$work/shares"
+run main root-key-generation a-root-real --golden "$work/out/rehearsal/root-key-generation.transcript" > root.log
+grep -q "refused: Sato is custodian, but this step needs a operations manager" root.log || fail "wrong role not refused"
+verify main root-key-generation "$work/ca"
+grep -q '"text":"not in the rehearsal: step open: refused Sato"' "$work/out/main/root-key-generation.transcript" \
+  || fail "the refusal is not a deviation from the golden transcript"
+grep -q 'class="dev">not in the rehearsal' "$work/out/main/root-key-generation-report.html" || fail "deviation missing from the report"
+grep -q '<svg' "$work/out/main/root-key-generation-report.html" || fail "no fingerprint QR in the report"
+pem() { openssl x509 -inform DER -in "$1" -out "$2"; }
+pem "$work/out/main/repository/ca-g1.crt" root.pem
+openssl verify -x509_strict -CAfile root.pem root.pem > /dev/null
+"$hanko" people --state ca | grep -q "^Mori  ca-admin" || fail "people not registered"
+cp "$work/out/main/root-key-generation.transcript" root.transcript
+
+echo "== CRL signing: the quorum goes missing midway (only two custodians come)"
+site crl "$work/ca" hanko-root "$work/shares"
+{ me Yamada; share Sato; share Takahashi; } > a-crl-1
+if run crl crl-signing a-crl-1 > crl-1.log 2>&1; then fail "ran without a quorum"; fi
+grep -q "quorum missing: 2 of 3 custodians present; 1 more needed" crl-1.log || { cat crl-1.log; fail "quorum message"; }
+
+echo "== the plan is edited after review: the runner refuses to resume"
+cp "$plans/crl-signing.plan" crl.plan.reviewed
+sed -i 's/schedule_days = 3/schedule_days = 30/' "$plans/crl-signing.plan"
+if run crl crl-signing a-crl-1 > crl-2.log 2>&1; then fail "an edited plan was accepted"; fi
+grep -q "the plan or script changed since the interrupted run began" crl-2.log || { cat crl-2.log; fail "edited plan message"; }
+cp crl.plan.reviewed "$plans/crl-signing.plan"
+
+echo "== resumed; then a power cut right after the signing command committed"
+{ activate; me Mori; } > a-crl-3
+if run crl crl-signing a-crl-3 > crl-3.log 2>&1; then fail "closed without the manager"; fi
+t=$work/out/crl/crl-signing.transcript
+lists_before=$(cat "$work"/out/crl/lists/*.crl | sha256sum)
+signed_before=$(sqlite3 ca/ca.db "SELECT count(*) FROM audit WHERE type = 'list.sign'")
+line=$(grep -n '"step":"sign".*"type":"run.begin"' "$t" | tail -1 | cut -d: -f1)
+head -n "$line" "$t" > cut && printf '{"seq":99,"type":"run.e' >> cut && cat cut > "$t"   # the cut record is torn
+{ me Mori; me Yamada; activate; } > a-crl-4
+run crl crl-signing a-crl-4 > crl-4.log
+grep -q '"step":"sign".*"type":"recovered"' "$t" || fail "the interrupted step was not recovered"
+[ "$(cat "$work"/out/crl/lists/*.crl | sha256sum)" = "$lists_before" ] || fail "lists were signed again after the power cut"
+[ "$(sqlite3 ca/ca.db "SELECT count(*) FROM audit WHERE type = 'list.sign'")" = "$signed_before" ] || fail "signed twice"
+verify crl crl-signing "$work/ca" --previous root.transcript
+ls "$work/out/crl/lists" | grep -q -- '-d3' || ls "$work/out/crl/lists" | head -3
+
+echo "== a transcript with one changed byte, a missing line, a line after the signature"
+cp "$t" bad && sed -i '5s/"step":"open"/"step":"opEn"/' bad
+if "$hanko" ceremony verify bad > v.log 2>&1; then fail "changed byte accepted"; fi; grep -q "does not chain" v.log
+cp "$t" bad && sed -i '7d' bad
+if "$hanko" ceremony verify bad > v.log 2>&1; then fail "missing line accepted"; fi; grep -q "a line was removed" v.log
+cp "$t" bad && tail -1 "$t" >> bad
+if "$hanko" ceremony verify bad > v.log 2>&1; then fail "extra line accepted"; fi
+if "$hanko" ceremony verify "$t" --state rehearsal-ca > v.log 2>&1; then fail "another CA's audit key accepted"; fi
+grep -q "other than this CA's audit key" v.log
+
+echo "== batch signing: the summary first, then approval and signing"
+"$ra" keygen --key ra.key --public ra.spki
+"$hanko" ra-register --state ca --name "RA operator 1" --key ra.spki > /dev/null
+for i in 1 2 3; do
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null -utf8 \
+    -subj "/C=JP/CN=Ceremony Subscriber $i" -outform DER -out "csr-$i.der" 2>/dev/null
+  printf 'issue\t%s\tsubscriber-signature\t-\t熊本太郎%s\t1990010%s\t1\t熊本県熊本市%s番地\n' "$work/csr-$i.der" "$i" "$i" "$i"
+done > batch.tsv
+"$ra" batch --key ra.key --operator "RA operator 1" --manifest batch.tsv --out request-1.der
+printf 'Relay-So-1234\nRelay-User-1234\n' > relay-pins
+"$hanko" token-init --label relay --so-pin-fd 3 --pin-fd 4 3<<<"Relay-So-1234" 4<<<"Relay-User-1234" > /dev/null
+"$hanko" bundle-key --token relay --key-label relay-transport-1 --key-type p256 --out relay-transport.spki --pin-fd 3 3<<<"Relay-User-1234"
+"$hanko" bundle-sign --token relay --key-label relay-transport-1 --direction request --sequence 1 \
+  --part "request-batch.der=application/vnd.hanko.request-batch:$work/request-1.der" --out request-1.hkb --pin-fd 3 3<<<"Relay-User-1234"
+site batch "$work/ca" hanko-root "$work/shares"
+{ me Yamada; me Mori; me Yamada; activate; me Yamada; } > a-batch
+run batch batch-signing a-batch > batch.log
+verify batch batch-signing "$work/ca" --previous "$work/out/crl/crl-signing.transcript"
+
+echo "== cross-certification with a Bridge CA"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout bridge.key -subj "/C=JP/O=Bridge/CN=Hanko Demo Bridge CA" -out bridge.csr 2>/dev/null
+site cross "$work/ca" hanko-root "$work/shares"
+{ me Yamada; activate; me Mori; me Yamada; me Yamada; } > a-cross
+run cross cross-certification a-cross > cross.log
+verify cross cross-certification "$work/ca"
+pem "$work/out/cross/cross-certificate.crt" cross.pem
+openssl verify -x509_strict -CAfile root.pem -partial_chain cross.pem > /dev/null
+
+echo "== key rollover with link certificates"
+site rollover "$work/ca" hanko-root "$work/shares"
+{ me Yamada; me Ogawa; activate; me Mori; me Yamada; me Ogawa; me Yamada; } > a-rollover
+run rollover key-rollover a-rollover > rollover.log
+verify rollover key-rollover "$work/ca"
+
+echo "== backup: backup key installed and split, a set written and checked with the backup quorum"
+site backup "$work/ca" hanko-root "$work/shares"
+{ me Yamada; activate; me Ishikawa; echo SoPin-1234x; for c in Ito Yamamoto Nakamura Tanaka Watanabe; do echo "$c-Backup1234"; done
+  bshare Ito; bshare Nakamura; me Yamada; } > a-backup
+run backup backup a-backup > backup.log
+verify backup backup "$work/ca"
+
+echo "== share re-issue: new shares, old shares dead"
+site reissue "$work/ca" hanko-root "$work/shares"
+{ me Yamada; me Ishikawa; activate; new_shares New; printf 'Sato\nSato-New1234\nTanaka\nTanaka-New1234\nWatanabe\nWatanabe-New1234\n'; me Yamada; } > a-reissue
+run reissue share-reissue a-reissue > reissue.log
+verify reissue share-reissue "$work/ca"
+if "$hanko" crl --state ca --out-dir old-shares-lists --share shares/Sato.share --share shares/Takahashi.share \
+     --share shares/Watanabe.share --passphrase-fd 3 3< <(printf 'Sato-Share1234\nTakahashi-Share1234\nWatanabe-Share1234\n') > old.log 2>&1; then
+  fail "an old share still opens the token"
+fi
+grep -q "CKR_PIN_INCORRECT" old.log || { cat old.log; fail "old shares: unexpected error"; }
+
+echo "== restore at the backup center: a second, fresh token folder and state"
+mkdir center-tokens
+printf 'directories.tokendir = %s/center-tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$work" > center.conf
+site center "$work/center-ca" hanko-center "$work/center-shares"
+{ enrol; me Yamada; me Ogawa; me Ishikawa; echo SoPin-1234x; new_shares Center; share_c() { printf '%s\n%s-Center1234\n' "$1" "$1"; }
+  share_c Suzuki; share_c Tanaka; share_c Watanabe; me Yamada; bshare Yamamoto; bshare Tanaka; me Ogawa; me Yamada; } > a-restore
+SOFTHSM2_CONF=$work/center.conf run center restore a-restore > restore.log
+SOFTHSM2_CONF=$work/center.conf verify center restore "$work/center-ca"
+pem "$work/out/center/repository/ca-g1.crt" center.pem
+cmp root.pem center.pem || fail "the restored CA has another certificate"
+
+echo "== compromise of generation 2 at the backup center's CA"
+site compromise "$work/center-ca" hanko-center "$work/center-shares"
+{ me Yamada; me Ogawa; printf 'Suzuki\nSuzuki-Center1234\nTanaka\nTanaka-Center1234\nWatanabe\nWatanabe-Center1234\n'; me Mori; me Yamada; me Ogawa; } > a-compromise
+SOFTHSM2_CONF=$work/center.conf run compromise compromise a-compromise > compromise.log
+SOFTHSM2_CONF=$work/center.conf verify compromise compromise "$work/center-ca" --previous "$work/out/center/restore.transcript"
+
+echo "== key destruction of generation 1 and termination, on the original CA (new shares)"
+site destroy "$work/ca" hanko-root "$work/new-shares"
+new_activate() { printf 'Sato\nSato-New1234\nTanaka\nTanaka-New1234\nWatanabe\nWatanabe-New1234\n'; }
+{ me Yamada; me Ogawa; new_activate; me Mori; me Yamada; me Ogawa; } > a-destroy
+run destroy key-destruction a-destroy > destroy.log
+verify destroy key-destruction "$work/ca" --previous "$work/out/reissue/share-reissue.transcript"
+site terminate "$work/ca" hanko-root "$work/new-shares"
+{ me Yamada; me Ogawa; new_activate; me Mori; me Yamada; me Ogawa; } > a-terminate
+run terminate termination a-terminate > terminate.log
+verify terminate termination "$work/ca" --previous "$work/out/destroy/key-destruction.transcript"
+"$hanko" audit-verify --state ca > /dev/null
+echo "ceremony: all eleven kinds ran and verified"
