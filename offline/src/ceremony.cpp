@@ -84,6 +84,16 @@ bool names_a_secret(std::string key) {
   return false;
 }
 
+// "1" to "99": a count of people in a script.
+bool small_count(const std::string& w) {
+  return !w.empty() && w.size() <= 2 && std::all_of(w.begin(), w.end(), [](char c) { return c >= '0' && c <= '9'; }) && w != "0" && w != "00";
+}
+
+int plan_years(const std::string& w) {
+  if (!small_count(w)) throw CeremonyError("'" + w + "' is not a number of years (1 to 99)");
+  return std::stoi(w);
+}
+
 std::array<std::uint8_t, 32> to_array(BytesView b) {
   std::array<std::uint8_t, 32> a{};
   std::copy_n(b.begin(), std::min<std::size_t>(32, b.size()), a.begin());
@@ -163,7 +173,7 @@ Script Script::parse(std::string text) {
       if (rest != "new" && rest != "existing") throw fail("state is 'new' or 'existing'");
       s.state = rest;
     } else if (verb == "role") {
-      if (words.size() != 2 || !parse_role(words[0])) throw fail("expected 'role ROLE COUNT' with a role of R50");
+      if (words.size() != 2 || !parse_role(words[0]) || !small_count(words[1])) throw fail("expected 'role ROLE COUNT' with a role of R50");
       s.roles.emplace_back(*parse_role(words[0]), std::stoi(words[1]));
     } else if (verb == "needs") {
       for (const std::string& w : words) s.needs.push_back(w);
@@ -177,7 +187,8 @@ Script Script::parse(std::string text) {
                verb == "expect" || verb == "evidence") {
       if (s.steps.empty()) throw fail("'" + verb + "' before the first step");
       ScriptStep& step = s.steps.back();
-      if (verb == "confirm" && (words.empty() || !parse_role(words[0]) || words.size() > 2)) {
+      if (verb == "confirm" && (words.empty() || !parse_role(words[0]) || words.size() > 2 ||
+                                (words.size() == 2 && words[1] != "all" && !small_count(words[1])))) {
         throw fail("expected 'confirm ROLE [COUNT|all]'");
       }
       if (verb == "run" && (words.empty() || step.run())) throw fail("one 'run' per step, with a command");
@@ -362,7 +373,8 @@ TranscriptCheck check_transcript(const std::string& text) {
     c.problem = "the transcript is empty";
     return c;
   }
-  c.kind = c.records.front().value("kind", "");
+  const json& open = c.records.front();
+  c.kind = open.contains("kind") && open["kind"].is_string() ? open["kind"].get<std::string>() : "";
   if (!c.signed_ok) c.head = previous;
   c.ok = true;
   return c;
@@ -1187,10 +1199,10 @@ void Runner::expect(const ScriptStep& step, const ScriptAction& a) {
       if (!issuers.empty() && !issuer_of(cert->issuer, [&](const pki::PublicKey& k) { return pki::verify_certificate_signature(*cert, k); })) {
         abort(step.id, file.string() + ": not signed by " + opts["issuer"] + " (issuer " + cert->issuer.to_string() + ")");
       }
-      if (opts.count("years") && pki::add_years(cert->not_before, std::stoi(opts["years"])) != cert->not_after) {
+      if (opts.count("years") && pki::add_years(cert->not_before, plan_years(opts["years"])) != cert->not_after) {
         abort(step.id, file.string() + ": validity is not the plan's " + opts["years"] + " years");
       }
-      if (opts.count("max-years") && cert->not_after > pki::add_years(cert->not_before, std::stoi(opts["max-years"]))) {
+      if (opts.count("max-years") && cert->not_after > pki::add_years(cert->not_before, plan_years(opts["max-years"]))) {
         abort(step.id, file.string() + ": valid longer than the plan's " + opts["max-years"] + " years");
       }
       if (cert->not_after <= now()) abort(step.id, file.string() + " has already expired");
