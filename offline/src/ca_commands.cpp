@@ -9,6 +9,7 @@
 #include "hanko/offline/ca.h"
 #include "hanko/offline/ca_keys.h"
 #include "hanko/offline/command.h"
+#include "hanko/offline/people.h"
 #include "hanko/pki/pem.h"
 #include "hanko/transfer/bundle.h"
 
@@ -329,7 +330,8 @@ void cmd_status(const po::variables_map& vm) {
   Ca ca(store, load_profiles(store));
   const pki::Time time = now();
   std::cout << "CA state " << store.dir().string() << (store.terminated() ? " (TERMINATED)" : "") << "\n"
-            << "  token " << store.config().token << " via " << store.config().module << "\n";
+            << "  token " << store.config().token << " via " << store.config().module << "\n"
+            << "  identity " << store.identity() << " (pin it with --expect-ca)\n";
   for (const KeyGeneration& g : store.generations()) {
     const pki::Certificate c = pki::parse_certificate(g.certificate).value();
     std::cout << "  generation " << g.number << " [" << generation_status_name(g.status) << "] key '" << g.key_label
@@ -515,13 +517,14 @@ std::vector<AuditCheckpoint> exported_checkpoints(const po::variables_map& vm) {
 
 void cmd_audit_verify(const po::variables_map& vm) {
   CaStore store(vm["state"].as<std::string>());
+  const std::string inspector = authenticate(store, vm, Role::kAuditor, "verifying the audit log");
   const pki::Time time = now();
   const pki::PublicKey key = pki::parse_public_key(read_der_or_pem(vm.count("audit-key") ? vm["audit-key"].as<std::string>()
                                                                                          : (store.dir() / "audit.spki").string(),
                                                                    "PUBLIC KEY"));
   const AuditLog::Verification v = store.audit().verify(key, exported_checkpoints(vm));
   // Verifying the log is itself an audited event (R40).
-  store.audit().append({"audit.verify", v.ok ? "success" : "failure", operator_of(vm), "log inspector",
+  store.audit().append({"audit.verify", v.ok ? "success" : "failure", inspector, "log inspector",
                         v.ok ? std::to_string(v.entries) + " entries, " + std::to_string(v.checkpoints) + " checkpoints" : v.problem},
                        time);
   if (!v.ok) throw PolicyError("the audit log does NOT verify: " + v.problem);
@@ -530,6 +533,7 @@ void cmd_audit_verify(const po::variables_map& vm) {
 
 void cmd_audit_export(const po::variables_map& vm) {
   CaStore store(vm["state"].as<std::string>());
+  const std::string inspector = authenticate(store, vm, Role::kAuditor, "reading the audit log");
   const fs::path out = vm["out-dir"].as<std::string>();
   fs::create_directories(out / "checkpoints");
   std::string text = "# sequence\ttime\ttype\tresult\tactor\trole\tsystem\tdetails\tprevious_hash\thash\n";
@@ -549,7 +553,7 @@ void cmd_audit_export(const po::variables_map& vm) {
     write_file_atomic(out / "checkpoints" / ("checkpoint-" + std::to_string(c.sequence) + ".der"), c.der);
   }
   write_file_atomic(out / "audit.spki", read_file(store.dir() / "audit.spki"));
-  store.audit().append({"audit.export", "success", operator_of(vm), "log inspector", "exported to " + out.string()}, now());
+  store.audit().append({"audit.export", "success", inspector, "log inspector", "exported to " + out.string()}, now());
   std::cout << "audit log exported to " << out.string() << "\n";
 }
 
@@ -714,6 +718,7 @@ std::vector<Command> ca_commands() {
       {"audit-verify", "check the audit log's hash chain and signed checkpoints (R41)",
        [](po::options_description& o) {
          add_state(o);
+         add_identity_options(o);
          o.add_options()("checkpoint", po::value<std::vector<std::string>>(), "a checkpoint exported earlier (detects a cut log); repeatable")(
              "audit-key", po::value<std::string>(), "the audit public key (default: the state's audit.spki)");
        },
@@ -721,6 +726,7 @@ std::vector<Command> ca_commands() {
       {"audit-export", "export the audit log and its checkpoints for the log inspector",
        [](po::options_description& o) {
          add_state(o);
+         add_identity_options(o);
          o.add_options()("out-dir", po::value<std::string>()->required(), "export folder");
        },
        cmd_audit_export},

@@ -1,6 +1,11 @@
 #include "hanko/offline/ca_store.h"
 
+#include <cctype>
+
 #include <sstream>
+
+#include "hanko/offline/profiles.h"
+#include "hanko/pki/certificate.h"
 
 namespace hanko::offline {
 
@@ -291,6 +296,24 @@ CaStore::CaStore(fs::path dir) : m_dir(std::move(dir)), m_lock(m_dir / "lock") {
   } catch (const sql::Error& e) {
     throw FileError("the CA database '" + (m_dir / "ca.db").string() + "' is damaged (" + e.what() +
                     "); restore it from the latest backup");
+  }
+}
+
+std::string CaStore::identity() {
+  return to_hex(pki::digest(pki::HashAlgorithm::kSha256, generation(1).certificate));
+}
+
+void CaStore::check_identity(const std::string& expected) {
+  std::string want;
+  for (char c : expected) {
+    if (c != ':' && c != ' ') want += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  const std::string have = identity();
+  if (want != have) {
+    const auto cert = pki::parse_certificate(generation(1).certificate);
+    throw PolicyError("the CA state at '" + m_dir.string() + "' belongs to another CA (" + (cert ? cert->subject.to_string() : std::string("?")) +
+                      ", identity " + have.substr(0, 16) + "...) than the one expected (" + want.substr(0, 16) +
+                      "...); attach the data disk of the right CA");
   }
 }
 

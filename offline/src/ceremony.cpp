@@ -1271,6 +1271,7 @@ void Runner::close() {
   CaConfig config;
   {
     CaStore store(m_state);
+    if (m_site.has("expect_ca")) store.check_identity(m_site.get("expect_ca"));
     config = store.config();
   }
   append({{"type", "close"}, {"audit_head", audit_head()}});
@@ -1311,6 +1312,12 @@ fs::path Runner::run() {
   m_out = m_site.get("out");
   m_state = m_site.get("state");
   m_transcript = m_out / (m_script.kind + ".transcript");
+  // The site may pin the CA this ceremony must find: a data disk of another CA is refused
+  // before anything is written.
+  if (state_exists()) {
+    if (m_site.has("expect_ca")) CaStore(m_state).check_identity(m_site.get("expect_ca"));
+    if (m_plan.has("ca_identity")) CaStore(m_state).check_identity(m_plan.get("ca_identity"));
+  }
   fs::create_directories(m_out);
 
   bool resuming = false;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iostream>
 
+#include "hanko/offline/ca_store.h"
 #include "hanko/offline/command.h"
 #include "hanko/offline/network_guard.h"
 
@@ -62,7 +63,9 @@ int run_cli(int argc, char** argv) {
   if (touches_keys_or_state(name)) {
     options.add_options()("require-air-gap",
                           "refuse to run if any network interface other than loopback exists "
-                          "(always on when /etc/hanko/air-gap exists, as in the appliance image)");
+                          "(always on when /etc/hanko/air-gap exists, as in the appliance image)")(
+        "expect-ca", po::value<std::string>(),
+        "refuse a CA state other than this one: the SHA-256 of its first self-signed certificate ('status' prints it)");
   }
   command->options(options);
   po::positional_options_description positional;
@@ -84,6 +87,10 @@ int run_cli(int argc, char** argv) {
   try {
     if (touches_keys_or_state(name) && (vm.count("require-air-gap") || air_gap_required())) {
       check_no_network();
+    }
+    if (vm.count("expect-ca")) {
+      if (!vm.count("state")) throw UsageError("--expect-ca needs the CA state (--state)");
+      CaStore(vm["state"].as<std::string>()).check_identity(vm["expect-ca"].as<std::string>());
     }
     command->run(vm);
     return 0;

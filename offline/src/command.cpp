@@ -3,7 +3,9 @@
 
 #include "hanko/hsm/error.h"
 #include "hanko/offline/command.h"
+#include "hanko/offline/ca_store.h"
 #include "hanko/offline/custody.h"
+#include "hanko/offline/people.h"
 #include "hanko/offline/files.h"
 #include "hanko/offline/profiles.h"
 #include "hanko/pki/pem.h"
@@ -71,6 +73,34 @@ TokenAccess::TokenAccess(const std::string& module_path, const std::string& toke
 TokenAccess::~TokenAccess() {
   session.reset();
   module.reset();
+}
+
+std::string authenticate(CaStore& store, const po::variables_map& vm, Role role, const std::string& what) {
+  PeopleRegistry registry(store.db());
+  const std::vector<Person> people = registry.list();
+  if (people.empty()) {
+    std::cerr << "note: no people are registered on this signer, so roles are not checked (enrol them in a ceremony, R50)\n";
+    return vm.count("operator") ? vm["operator"].as<std::string>() : "unidentified operator";
+  }
+  std::string holders;
+  for (const Person& p : people) {
+    if (p.holds(role)) holders += (holders.empty() ? "" : ", ") + p.name;
+  }
+  const std::string needs = what + " needs the " + role_title(role) + " role (" + (holders.empty() ? "nobody holds it" : "held by " + holders) + ")";
+  if (!vm.count("as")) throw PolicyError(needs + "; name yourself with --as");
+  const std::string name = vm["as"].as<std::string>();
+  const auto person = registry.find(name);
+  if (!person) throw PolicyError(needs + "; '" + name + "' is not registered");
+  if (!person->holds(role)) throw PolicyError(needs + "; " + name + " is " + roles_text(person->roles));
+  const std::string prompt = "Passphrase of " + name + ": ";
+  const hsm::Secret passphrase = obtain_secret(vm, "as-passphrase-fd", prompt.c_str());
+  if (!registry.check_passphrase(name, passphrase)) throw PolicyError("wrong passphrase for " + name);
+  return name + " (" + role_title(role) + ")";
+}
+
+void add_identity_options(po::options_description& o) {
+  o.add_options()("as", po::value<std::string>(), "who you are (a registered person; R50 roles are checked)")(
+      "as-passphrase-fd", po::value<int>(), "read your passphrase from this descriptor (default: the terminal)");
 }
 
 Bytes read_der_or_pem(const std::string& path, std::string_view label) {

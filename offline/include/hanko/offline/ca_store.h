@@ -115,6 +115,12 @@ class CaStore {
   void check_clock(pki::Time now);
   void record_time(pki::Time now);  // within the caller's transaction
 
+  // The CA's identity: SHA-256 of generation 1's self-signed certificate, hex. It never changes
+  // (rollovers add generations), so an operator can pin the state a ceremony must find.
+  std::string identity();
+  // Throws PolicyError unless identity() equals `expected` (hex; colons and case ignored).
+  void check_identity(const std::string& expected);
+
   bool terminated();
   void set_terminated(pki::Time now);
 

@@ -64,6 +64,16 @@ struct TokenAccess {
   TokenAccess& operator=(const TokenAccess&) = delete;
 };
 
+class CaStore;
+enum class Role;
+// R50/R51: once people are registered on the signer (a CA made by a ceremony), a command that
+// needs a role asks for a registered person holding it: --as NAME, the passphrase from
+// --as-passphrase-fd or the terminal. Returns "NAME (role)" for the audit log; throws
+// PolicyError naming who holds the role. A CA without registered people (made by hand) is not
+// checked, and the command says so.
+std::string authenticate(CaStore& store, const po::variables_map& vm, Role role, const std::string& what);
+void add_identity_options(po::options_description& o);
+
 // Reads a DER file, or the first PEM block with `label`.
 Bytes read_der_or_pem(const std::string& path, std::string_view label);
 
