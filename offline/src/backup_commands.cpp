@@ -19,6 +19,7 @@
 #include "hanko/offline/ca.h"
 #include "hanko/offline/ca_keys.h"
 #include "hanko/offline/command.h"
+#include "hanko/offline/people.h"
 #include "hanko/offline/custody.h"
 #include "hanko/offline/hsm_signer.h"
 
@@ -115,6 +116,7 @@ void cmd_backup_setup(const po::variables_map& vm) {
   CaStore store(vm["state"].as<std::string>());
   const pki::Time time = now();
   store.check_clock(time);
+  const std::string actor = authorize(store, vm, Role::kSecurityOfficer, "installing the backup key");
   if (fs::exists(store.dir() / backup::kBackupKeyFile) && vm.count("custodian")) {
     throw PolicyError("this CA already has a backup key (" + std::string(backup::kBackupKeyFile) +
                       "); a new token gets the same key: present its shares with --backup-share");
@@ -195,7 +197,7 @@ void cmd_backup_setup(const po::variables_map& vm) {
   }
   {
     sql::Transaction txn(store.db());
-    store.audit().append({"backup.setup", "success", operator_of(vm), "security officer",
+    store.audit().append({"backup.setup", "success", actor, "security officer",
                           "trusted wrapping key '" + std::string(backup::kWrapKeyLabel) + "' and MAC key in token '" + config.token +
                               "', backup key share set " + set_id +
                               (shares.empty() ? " (rebuilt by quorum)" : ", split " + std::to_string(vm["quorum"].as<int>()) + " of " +
@@ -230,6 +232,7 @@ void cmd_backup(const po::variables_map& vm) {
   CaStore store(vm["state"].as<std::string>());
   const pki::Time time = now();
   store.check_clock(time);
+  const std::string actor = authorize(store, vm, Role::kCaAdministrator, "a backup");
   if (!fs::exists(store.dir() / backup::kBackupKeyFile)) {
     throw PolicyError("no backup key in this CA yet; run 'hanko-offline backup-setup' first");
   }
@@ -271,7 +274,7 @@ void cmd_backup(const po::variables_map& vm) {
   // The backup is an audited key operation; its own record and checkpoint go into the copy.
   {
     sql::Transaction txn(store.db());
-    store.audit().append({"backup.create", "success", operator_of(vm), "CA administrator",
+    store.audit().append({"backup.create", "success", actor, "CA administrator",
                           "backup set '" + set.filename().string() + "' with " + std::to_string(manifest.keys.size()) + " wrapped keys"},
                          time);
     store.record_time(time);
@@ -507,6 +510,7 @@ void cmd_destroy_key(const po::variables_map& vm) {
   CaStore store(vm["state"].as<std::string>());
   const pki::Time time = now();
   store.check_clock(time);
+  const std::string actor = authorize(store, vm, Role::kCaAdministrator, "destroying a key");
   const int number = vm["generation"].as<int>();
   const KeyGeneration g = store.generation(number);
   if (g.status == GenerationStatus::kDestroyed) throw PolicyError("the key of generation " + std::to_string(number) + " is already destroyed");
@@ -528,7 +532,7 @@ void cmd_destroy_key(const po::variables_map& vm) {
   {
     sql::Transaction txn(store.db());
     store.set_generation_status(number, GenerationStatus::kDestroyed);
-    store.audit().append({"key.destroy", "success", operator_of(vm), "CA administrator",
+    store.audit().append({"key.destroy", "success", actor, "CA administrator",
                           "key of generation " + std::to_string(number) + " '" + g.key_label + "' (SPKI SHA-256 " + to_hex(spki_sha256) +
                               ") destroyed in token '" + store.config().token + "'; every backup of it is void"},
                          time);
@@ -582,6 +586,7 @@ std::vector<Command> backup_commands() {
        [](po::options_description& o) {
          add_state_option(o);
          add_pin_option(o);
+         add_approval_options(o);
          add_backup_quorum_options(o);
          o.add_options()("so-pin-fd", po::value<int>(), "read the security officer PIN from this descriptor")(
              "custodian", po::value<std::vector<std::string>>(), "a new backup key: a custodian's name; repeat for each of N")(
@@ -593,6 +598,7 @@ std::vector<Command> backup_commands() {
        [](po::options_description& o) {
          add_state_option(o);
          add_pin_option(o);
+         add_approval_options(o);
          o.add_options()("out", po::value<std::string>(), "the new set's folder")(
              "to", po::value<std::string>(), "daily backup: a new dated set inside this folder");
        },
@@ -627,6 +633,7 @@ std::vector<Command> backup_commands() {
        [](po::options_description& o) {
          add_state_option(o);
          add_pin_option(o);
+         add_approval_options(o);
          o.add_options()("generation", po::value<int>()->required(), "key generation to destroy")(
              "confirm", po::value<std::string>()->required(), "must be the word 'destroy'")(
              "notice-to", po::value<std::vector<std::string>>(), "also write the signed destruction notice here (the backup media); repeatable");

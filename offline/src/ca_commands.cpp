@@ -30,14 +30,20 @@ std::string operator_of(const po::variables_map& vm) {
   return vm.count("operator") ? vm["operator"].as<std::string>() : "unidentified operator";
 }
 
+// A key operation (R51): who runs it and which manager approves, proven before anything is done.
+struct KeyOperation {
+  const char* what;
+};
+
 struct Opened {
   CaStore store;
   Ca ca;
   pki::Time time;
-  explicit Opened(const po::variables_map& vm)
+  explicit Opened(const po::variables_map& vm, std::optional<KeyOperation> key_operation = std::nullopt)
       : store(vm["state"].as<std::string>()), ca(store, load_profiles(store)), time(now()) {
     store.check_clock(time);
-    ca.set_actor(operator_of(vm), "CA administrator");
+    ca.set_actor(key_operation ? authorize(store, vm, Role::kCaAdministrator, key_operation->what) : operator_of(vm),
+                 "CA administrator");
   }
 };
 
@@ -191,8 +197,8 @@ IssueRequest request_from_options(const po::variables_map& vm) {
   return r;
 }
 
-void issue_one(const po::variables_map& vm, IssueRequest request) {
-  Opened o(vm);
+void issue_one(const po::variables_map& vm, IssueRequest request, std::optional<KeyOperation> key_operation = std::nullopt) {
+  Opened o(vm, key_operation);
   CryptoPP::AutoSeededRandomPool rng;
   const PlannedCertificate plan = o.ca.plan(request, o.time, rng);
   std::cerr << "To be signed:\n" << plan.summary;
@@ -209,7 +215,7 @@ void cmd_issue(const po::variables_map& vm) { issue_one(vm, request_from_options
 void cmd_cross_certify(const po::variables_map& vm) {
   IssueRequest r = request_from_options(vm);
   r.decision = "cross-certification approved at the signer console";
-  issue_one(vm, std::move(r));
+  issue_one(vm, std::move(r), KeyOperation{"cross-certification"});
 }
 
 void cmd_cross_import(const po::variables_map& vm) {
@@ -263,7 +269,7 @@ void cmd_crl(const po::variables_map& vm) {
 }
 
 void cmd_rollover(const po::variables_map& vm) {
-  Opened o(vm);
+  Opened o(vm, KeyOperation{"a key rollover"});
   const auto key_type = hsm::parse_key_type(vm["key-type"].as<std::string>());
   if (!key_type) throw UsageError("unknown key type '" + vm["key-type"].as<std::string>() + "'");
   const std::string label = vm["new-key-label"].as<std::string>();
@@ -294,7 +300,7 @@ void cmd_rollover(const po::variables_map& vm) {
 }
 
 void cmd_compromise(const po::variables_map& vm) {
-  Opened o(vm);
+  Opened o(vm, KeyOperation{"the compromise procedure"});
   const int generation = vm["generation"].as<int>();
   CaKeys keys = open_keys(o.store, vm);
   const std::vector<std::string> scopes = o.ca.compromise(generation, o.time);
@@ -311,7 +317,7 @@ void cmd_compromise(const po::variables_map& vm) {
 }
 
 void cmd_terminate(const po::variables_map& vm) {
-  Opened o(vm);
+  Opened o(vm, KeyOperation{"terminating the CA"});
   if (vm["confirm"].as<std::string>() != "terminate") {
     throw UsageError("termination revokes every certificate; confirm with --confirm terminate");
   }
@@ -379,6 +385,19 @@ void cmd_publish(const po::variables_map& vm) {
 void cmd_ra_register(const po::variables_map& vm) {
   Opened o(vm);
   const std::string name = vm["name"].as<std::string>();
+  // Once people are registered, an RA key belongs to a registered RA operator, and registering
+  // it is a role change the security officer makes with a manager's approval (R50, R51).
+  {
+    PeopleRegistry registry(o.store.db());
+    if (!registry.list().empty()) {
+      const auto person = registry.find(name);
+      if (!person || !person->holds(Role::kRaOperator)) {
+        throw PolicyError("'" + name + "' is " + (person ? roles_text(person->roles) : std::string("not registered")) +
+                          "; only a registered RA operator's key may sign issuance and revocation requests (R50)");
+      }
+      o.ca.set_actor(authorize(o.store, vm, Role::kSecurityOfficer, "registering an RA operator's key"), "security officer");
+    }
+  }
   const Bytes spki = read_der_or_pem(vm["key"].as<std::string>(), "PUBLIC KEY");
   const pki::PublicKey key = pki::parse_public_key(spki);
   if (o.store.ra_key(name)) throw PolicyError("RA operator '" + name + "' is already registered");
@@ -647,6 +666,7 @@ std::vector<Command> ca_commands() {
        [](po::options_description& o) {
          add_state(o);
          add_pin_option(o);
+         add_approval_options(o);
          o.add_options()("profile", po::value<std::string>()->default_value("cross-certificate"), "profile name");
          add_request_options(o);
        },
@@ -680,6 +700,7 @@ std::vector<Command> ca_commands() {
        [](po::options_description& o) {
          add_state(o);
          add_pin_option(o);
+         add_approval_options(o);
          o.add_options()("new-key-label", po::value<std::string>()->required(), "label of the new key")(
              "key-type", po::value<std::string>()->default_value("rsa2048"), "rsa2048, rsa3072, rsa4096, p256 or p384");
        },
@@ -688,6 +709,7 @@ std::vector<Command> ca_commands() {
        [](po::options_description& o) {
          add_state(o);
          add_pin_option(o);
+         add_approval_options(o);
          o.add_options()("generation", po::value<int>()->required(), "key generation")(
              "out-dir", po::value<std::string>()->required(), "folder for the final lists");
        },
@@ -696,6 +718,7 @@ std::vector<Command> ca_commands() {
        [](po::options_description& o) {
          add_state(o);
          add_pin_option(o);
+         add_approval_options(o);
          o.add_options()("confirm", po::value<std::string>()->required(), "must be the word 'terminate'")(
              "out-dir", po::value<std::string>()->required(), "folder for the lists");
        },
@@ -711,6 +734,7 @@ std::vector<Command> ca_commands() {
       {"ra-register", "register an RA operator's public key (items must be signed with it)",
        [](po::options_description& o) {
          add_state(o);
+         add_approval_options(o);
          o.add_options()("name", po::value<std::string>()->required(), "RA operator name as it appears in items")(
              "key", po::value<std::string>()->required(), "SubjectPublicKeyInfo (DER or PEM)");
        },

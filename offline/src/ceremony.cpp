@@ -687,6 +687,10 @@ class Runner {
   std::map<std::string, Pending> m_enrolled;  // this ceremony's enrolments (verifiers only)
   bool m_enrolments_flushed = true;
   std::string m_step_actor;  // first person to confirm the current step
+  // This step's confirmations and, until its command has run, their passphrases: the signer
+  // checks them again itself ({approval:ROLE}), so a command never trusts the runner alone.
+  std::vector<std::pair<std::string, Role>> m_step_confirmed;
+  std::map<std::string, hsm::Secret> m_step_passphrases;
 };
 
 void Runner::append(json record) {
@@ -823,6 +827,7 @@ bool Runner::check_credential(const ScriptStep& step, const std::string& person,
     return false;
   }
   how = "passphrase";
+  m_step_passphrases[person] = std::move(*passphrase);
   return true;
 }
 
@@ -872,6 +877,7 @@ void Runner::confirm(const ScriptStep& step, const ScriptAction& a) {
       continue;
     }
     confirmed.insert(*name);
+    m_step_confirmed.emplace_back(*name, role);
     if (m_step_actor.empty()) m_step_actor = *name;
     append({{"type", "confirm"}, {"step", step.id}, {"person", *name}, {"role", role_name(role)}, {"credential", how}});
   }
@@ -1022,6 +1028,22 @@ void Runner::run_command(const ScriptStep& step, const ScriptAction& a, bool res
         activate(step, nullptr);
       }
       argv.push_back(std::to_string(add_secret(hsm::Secret(m_pin->view()))));
+    } else if (w.rfind("{approval:", 0) == 0 && w.back() == '}') {
+      // "{approval:ca-admin}": the person of that role and the manager who confirmed this step
+      // prove themselves to the signer command too (R51).
+      const auto role = parse_role(w.substr(10, w.size() - 11));
+      if (!role) throw CeremonyError("script: unknown role in '" + w + "'");
+      const auto who = [&](Role r) -> std::string {
+        for (const auto& [name, their_role] : m_step_confirmed) {
+          if (their_role == r && m_step_passphrases.count(name)) return name;
+        }
+        abort(step.id, std::string("the command needs a confirmation by a ") + role_title(r) + " in this step first");
+      };
+      const std::string actor = who(*role), manager = who(Role::kManager);
+      argv.insert(argv.end(), {"--as", actor, "--as-passphrase-fd"});
+      argv.push_back(std::to_string(add_secret(hsm::Secret(m_step_passphrases.at(actor).view()))));
+      argv.insert(argv.end(), {"--approved-by", manager, "--approver-passphrase-fd"});
+      argv.push_back(std::to_string(add_secret(hsm::Secret(m_step_passphrases.at(manager).view()))));
     } else if (w == "{secret:so-pin}") {
       auto so = m_console.ask_secret("  security officer PIN (typed by the security officer): ");
       if (!so) abort(step.id, "no security officer PIN");
@@ -1233,6 +1255,8 @@ void Runner::expect(const ScriptStep& step, const ScriptAction& a) {
 
 void Runner::do_step(const ScriptStep& step, bool resuming) {
   m_step_actor.clear();
+  m_step_confirmed.clear();
+  m_step_passphrases.clear();
   m_console.say("\n== step " + step.id);
   append({{"type", "step.begin"}, {"step", step.id}});
   for (const ScriptAction& a : step.actions) {
@@ -1243,6 +1267,7 @@ void Runner::do_step(const ScriptStep& step, bool resuming) {
     else if (a.verb == "run") run_command(step, a, resuming);
     else if (a.verb == "expect") expect(step, a);
   }
+  m_step_passphrases.clear();
   append({{"type", "step.done"}, {"step", step.id}});
 }
 

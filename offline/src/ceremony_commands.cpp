@@ -91,9 +91,11 @@ void cmd_shares_reissue(const po::variables_map& vm) {
   if (fs::exists(dir) && !fs::is_empty(dir)) throw FileError("'" + dir.string() + "' is not empty; new shares go to a new folder");
   std::unique_ptr<CaStore> store;
   CaConfig config;
+  std::string actor = vm.count("operator") ? vm["operator"].as<std::string>() : "unidentified operator";
   if (vm.count("state")) {
     store = std::make_unique<CaStore>(vm["state"].as<std::string>());
     config = store->config();
+    actor = authorize(*store, vm, Role::kSecurityOfficer, "re-issuing the custodians' shares");
   }
   const std::string module = vm.count("module") ? vm["module"].as<std::string>() : config.module;
   const std::string token = vm.count("token") ? vm["token"].as<std::string>() : config.token;
@@ -117,7 +119,7 @@ void cmd_shares_reissue(const po::variables_map& vm) {
   if (store) {
     std::string names;
     for (const std::string& c : custodians) names += (names.empty() ? "" : ", ") + c;
-    store->audit().append({"custody.reshare", "success", vm.count("operator") ? vm["operator"].as<std::string>() : "unidentified operator",
+    store->audit().append({"custody.reshare", "success", actor,
                            "security officer", "token '" + token + "': new PIN split " + std::to_string(quorum) + " of " +
                            std::to_string(custodians.size()) + " (" + names + "); every earlier share is void"}, now());
   }
@@ -173,6 +175,7 @@ std::vector<Command> ceremony_commands() {
        [](po::options_description& o) {
          add_module_option(o);
          add_pin_option(o);
+         add_approval_options(o);
          o.add_options()("state", po::value<std::string>(), "CA state folder (token and audit log)")(
              "token", po::value<std::string>(), "token label (default: the state's)")(
              "custodian", po::value<std::vector<std::string>>()->required(), "a custodian of the new set; repeat for each of N")(

@@ -98,6 +98,38 @@ std::string authenticate(CaStore& store, const po::variables_map& vm, Role role,
   return name + " (" + role_title(role) + ")";
 }
 
+std::string authorize(CaStore& store, const po::variables_map& vm, Role role, const std::string& what) {
+  const std::string tag = vm.count("operator") ? " " + vm["operator"].as<std::string>() : "";
+  PeopleRegistry registry(store.db());
+  if (registry.list().empty()) {
+    std::cerr << "note: no people are registered on this signer, so roles and approvals are not checked (enrol them in a ceremony, R50)\n";
+    return vm.count("operator") ? vm["operator"].as<std::string>() : "unidentified operator";
+  }
+  const std::string actor = authenticate(store, vm, role, what);
+  std::string managers;
+  for (const Person& p : registry.list()) {
+    if (p.holds(Role::kManager)) managers += (managers.empty() ? "" : ", ") + p.name;
+  }
+  const std::string needs = what + " needs a supervising operations manager's approval (" + managers + ")";
+  if (!vm.count("approved-by")) throw PolicyError(needs + "; name them with --approved-by");
+  const std::string name = vm["approved-by"].as<std::string>();
+  if (name == vm["as"].as<std::string>()) throw PolicyError(needs + "; nobody approves their own work (R51)");
+  const auto person = registry.find(name);
+  if (!person || !person->holds(Role::kManager)) {
+    throw PolicyError(needs + "; " + name + (person ? " is " + roles_text(person->roles) : std::string(" is not registered")));
+  }
+  const std::string prompt = "Passphrase of " + name + " (approving): ";
+  const hsm::Secret passphrase = obtain_secret(vm, "approver-passphrase-fd", prompt.c_str());
+  if (!registry.check_passphrase(name, passphrase)) throw PolicyError("wrong passphrase for " + name);
+  return actor + ", approved by " + name + " (operations manager)" + tag;
+}
+
+void add_approval_options(po::options_description& o) {
+  add_identity_options(o);
+  o.add_options()("approved-by", po::value<std::string>(), "the operations manager who approves this key operation (R51)")(
+      "approver-passphrase-fd", po::value<int>(), "read the approver's passphrase from this descriptor (default: the terminal)");
+}
+
 void add_identity_options(po::options_description& o) {
   o.add_options()("as", po::value<std::string>(), "who you are (a registered person; R50 roles are checked)")(
       "as-passphrase-fd", po::value<int>(), "read your passphrase from this descriptor (default: the terminal)");

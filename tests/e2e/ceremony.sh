@@ -19,7 +19,7 @@ module=/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so
 me() { printf '%s\n%s-Pass1234\n' "$1" "$1"; }         # a person confirms with the enrolment passphrase
 share() { printf '%s\n%s-Share1234\n' "$1" "$1"; }     # a custodian presents their token share
 bshare() { printf '%s\n%s-Backup1234\n' "$1" "$1"; }   # a backup-key custodian
-enrol() { for p in Fujita Ishikawa Mori Ogawa Yamada; do echo "$p-Pass1234"; done; }
+enrol() { for p in Fujita Ishikawa Kimura Mori Ogawa Yamada; do echo "$p-Pass1234"; done; }
 new_shares() { for c in Sato Suzuki Takahashi Tanaka Watanabe; do echo "$c-${1:-Share}1234"; done; }
 activate() { share Sato; share Takahashi; share Watanabe; }
 
@@ -114,13 +114,14 @@ grep -q "other than this CA's audit key" v.log
 
 echo "== batch signing: the summary first, then approval and signing"
 "$ra" keygen --key ra.key --public ra.spki
-"$hanko" ra-register --state ca --name "RA operator 1" --key ra.spki > /dev/null
+"$hanko" ra-register --state ca --name Kimura --key ra.spki --as Ishikawa --as-passphrase-fd 3 --approved-by Yamada \
+  --approver-passphrase-fd 4 3<<<"Ishikawa-Pass1234" 4<<<"Yamada-Pass1234" > /dev/null
 for i in 1 2 3; do
   openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null -utf8 \
     -subj "/C=JP/CN=Ceremony Subscriber $i" -outform DER -out "csr-$i.der" 2>/dev/null
   printf 'issue\t%s\tsubscriber-signature\t-\t熊本太郎%s\t1990010%s\t1\t熊本県熊本市%s番地\n' "$work/csr-$i.der" "$i" "$i" "$i"
 done > batch.tsv
-"$ra" batch --key ra.key --operator "RA operator 1" --manifest batch.tsv --out request-1.der
+"$ra" batch --key ra.key --operator Kimura --manifest batch.tsv --out request-1.der
 printf 'Relay-So-1234\nRelay-User-1234\n' > relay-pins
 "$hanko" token-init --label relay --so-pin-fd 3 --pin-fd 4 3<<<"Relay-So-1234" 4<<<"Relay-User-1234" > /dev/null
 "$hanko" bundle-key --token relay --key-label relay-transport-1 --key-type p256 --out relay-transport.spki --pin-fd 3 3<<<"Relay-User-1234"
@@ -158,16 +159,32 @@ site rollover "$work/ca" hanko-root "$work/shares"
 run rollover key-rollover a-rollover > rollover.log
 verify rollover key-rollover "$work/ca"
 
+echo "== roles: an RA operator cannot run a key operation, nobody approves their own, a CA administrator holds no RA key"
+if "$hanko" rollover --state ca --new-key-label x --as Kimura --as-passphrase-fd 3 3<<<"Kimura-Pass1234" > r.log 2>&1; then
+  fail "an RA operator rolled the key over"
+fi
+grep -q "needs the CA administrator role (held by Mori); Kimura is ra-operator" r.log || { cat r.log; fail "RA operator message"; }
+if "$hanko" rollover --state ca --new-key-label x --as Mori --as-passphrase-fd 3 --approved-by Mori 3<<<"Mori-Pass1234" > r.log 2>&1; then
+  fail "a CA administrator approved their own key operation"
+fi
+grep -q "nobody approves their own work" r.log || { cat r.log; fail "self-approval message"; }
+if "$hanko" rollover --state ca --new-key-label x --as Mori --as-passphrase-fd 3 3<<<"Mori-Pass1234" > r.log 2>&1; then
+  fail "a key operation ran without a manager's approval"
+fi
+grep -q "needs a supervising operations manager's approval (Yamada)" r.log || { cat r.log; fail "approval message"; }
+if "$hanko" ra-register --state ca --name Mori --key ra.spki > r.log 2>&1; then fail "a CA administrator got an RA key"; fi
+grep -q "'Mori' is ca-admin; only a registered RA operator's key" r.log || { cat r.log; fail "CA admin as RA message"; }
+
 echo "== backup: backup key installed and split, a set written and checked with the backup quorum"
 site backup "$work/ca" hanko-root "$work/shares"
-{ me Yamada; activate; me Ishikawa; echo SoPin-1234x; for c in Ito Yamamoto Nakamura Tanaka Watanabe; do echo "$c-Backup1234"; done
-  bshare Ito; bshare Nakamura; me Yamada; } > a-backup
+{ me Yamada; activate; me Ishikawa; me Yamada; echo SoPin-1234x; for c in Ito Yamamoto Nakamura Tanaka Watanabe; do echo "$c-Backup1234"; done
+  me Mori; me Yamada; bshare Ito; bshare Nakamura; me Yamada; } > a-backup
 run backup backup a-backup > backup.log
 verify backup backup "$work/ca"
 
 echo "== share re-issue: new shares, old shares dead"
 site reissue "$work/ca" hanko-root "$work/shares"
-{ me Yamada; me Ishikawa; activate; new_shares New; printf 'Sato\nSato-New1234\nTanaka\nTanaka-New1234\nWatanabe\nWatanabe-New1234\n'; me Yamada; } > a-reissue
+{ me Yamada; me Ishikawa; activate; me Ishikawa; me Yamada; new_shares New; printf 'Sato\nSato-New1234\nTanaka\nTanaka-New1234\nWatanabe\nWatanabe-New1234\n'; me Yamada; } > a-reissue
 run reissue share-reissue a-reissue > reissue.log
 verify reissue share-reissue "$work/ca"
 if "$hanko" crl --state ca --out-dir old-shares-lists --share shares/Sato.share --share shares/Takahashi.share \

@@ -74,6 +74,13 @@ enum class Role;
 std::string authenticate(CaStore& store, const po::variables_map& vm, Role role, const std::string& what);
 void add_identity_options(po::options_description& o);
 
+// R51 for key operations: once people are registered, the one who runs it (--as, holding
+// `role`) and a supervising operations manager (--approved-by, another person) both prove who
+// they are. Returns the audit log's actor ("NAME (role), approved by NAME (operations manager)",
+// followed by --operator when given).
+std::string authorize(CaStore& store, const po::variables_map& vm, Role role, const std::string& what);
+void add_approval_options(po::options_description& o);
+
 // Reads a DER file, or the first PEM block with `label`.
 Bytes read_der_or_pem(const std::string& path, std::string_view label);
 
