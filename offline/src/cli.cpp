@@ -19,13 +19,15 @@ std::vector<Command> commands() {
   for (Command& c : transfer_commands()) all.push_back(std::move(c));
   for (Command& c : backup_commands()) all.push_back(std::move(c));
   for (Command& c : ceremony_commands()) all.push_back(std::move(c));
+  for (Command& c : archive_commands()) all.push_back(std::move(c));
   return all;
 }
 
 // Commands that read only the files named on their command line, never a key, a token or the CA
 // state; every other command checks for network interfaces when the air gap is required.
 bool touches_keys_or_state(std::string_view name) {
-  return name != "show" && name != "inspect" && name != "ceremony digest" && name != "ceremony report";
+  return name != "show" && name != "inspect" && name != "ceremony digest" && name != "ceremony report" && name != "archive verify" &&
+         name != "archive copy";
 }
 
 void print_usage(std::ostream& out) {
@@ -43,8 +45,8 @@ int run_cli(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   std::string name = argv[1];
-  // Two-word commands: "ceremony run", "ceremony verify", ...
-  if (name == "ceremony" && argc > 2 && argv[2][0] != '-') {
+  // Two-word commands: "ceremony run", "archive verify", ...
+  if ((name == "ceremony" || name == "archive") && argc > 2 && argv[2][0] != '-') {
     name += std::string(" ") + argv[2];
     --argc;
     ++argv;

@@ -28,7 +28,8 @@ std::vector<Command> ca_commands();
 std::vector<Command> tool_commands();
 std::vector<Command> transfer_commands();  // export, import, inspect (transfer_commands.cpp)
 std::vector<Command> backup_commands();    // backup-setup, backup, backup-copy, restore, destroy-key
-std::vector<Command> ceremony_commands();  // ceremony run/verify/digest/report, shares-reissue, people
+std::vector<Command> ceremony_commands();
+std::vector<Command> archive_commands();   // archive create/verify/copy (R43)  // ceremony run/verify/digest/report, shares-reissue, people
 
 // A mistake on the command line: exit status 2 instead of 1.
 class UsageError : public std::runtime_error {
