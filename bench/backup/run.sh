@@ -72,3 +72,16 @@ step "restore (both quorums, verify, unwrap)" "$t3" "$t4"
 step "issue one certificate and sign the fullCRL" "$t4" "$t5"
 step "verify (openssl verify, crl -verify, audit)" "$t5" "$t6"
 step "total" "$t0" "$t6"
+
+# The archive volume of the same CA (R43): written, verified years later, copied to new media.
+a0=$(t)
+"$hanko" archive create --state restored --out archive/volume-1 "${cpin[@]}" 3<c2 > /dev/null 2>&1
+a1=$(t)
+"$hanko" archive verify archive/volume-1 --audit-key restored/audit.spki > /dev/null
+a2=$(t)
+"$hanko" archive copy archive/volume-1 --to archive-copy/volume-1 > /dev/null
+a3=$(t)
+echo "archive volume ($(du -sh archive/volume-1 | cut -f1)):"
+step "archive create" "$a0" "$a1"
+step "archive verify (every object parsed and verified)" "$a1" "$a2"
+step "archive copy (read back, verify the copy)" "$a2" "$a3"

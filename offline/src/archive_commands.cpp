@@ -61,7 +61,8 @@ std::vector<Command> archive_commands() {
       {"archive create", "write a signed archive volume: certificates, lists, decisions, keys' records, audit log (R43)",
        [](po::options_description& o) {
          o.add_options()("state", po::value<std::string>()->required(), "CA state folder")(
-             "out", po::value<std::string>()->required(), "the new volume's folder (external media)");
+             "out", po::value<std::string>()->required(), "the new volume's folder (external media)")(
+             "operator", po::value<std::string>(), "who runs this command (recorded in the audit log)");
          add_pin_option(o);
          add_identity_options(o);
        },
