@@ -39,7 +39,7 @@ hsm::Secret backup_key_from_quorum(const po::variables_map& vm, std::string* set
   if (!vm.count("backup-share")) throw UsageError("the backup key's custodians must present their shares (--backup-share)");
   Quorum quorum;
   for (const std::string& file : vm["backup-share"].as<std::vector<std::string>>()) {
-    const Bytes share = read_file(file, 1 << 16);
+    const Bytes share = read_share_file(file);
     const ShareHeader header = read_share_header(share);
     hsm::Secret passphrase = vm.count("backup-passphrase-fd")
                                  ? hsm::read_secret_from_fd(vm["backup-passphrase-fd"].as<int>())

@@ -776,7 +776,7 @@ bool Runner::check_credential(const ScriptStep& step, const std::string& person,
     const fs::path path = share_path(person, shares_dir);
     Bytes share;
     try {
-      share = read_file(path, 1 << 16);
+      share = read_share_file(path);
       const ShareHeader header = read_share_header(share);
       if (header.custodian != person) {
         append({{"type", "refusal"}, {"step", step.id}, {"person", person},
@@ -1078,7 +1078,7 @@ void Runner::run_command(const ScriptStep& step, const ScriptAction& a, bool res
         auto passphrase = m_console.ask_secret("  backup passphrase of " + *name + ": ");
         if (!passphrase) abort(step.id, "backup-key quorum missing");
         try {
-          quorum.present(read_file(path, 1 << 16), *passphrase);
+          quorum.present(read_share_file(path), *passphrase);
         } catch (const std::exception& e) {
           append({{"type", "refusal"}, {"step", step.id}, {"person", *name}, {"reason", e.what()}});
           continue;

@@ -127,6 +127,20 @@ void cmd_shares_reissue(const po::variables_map& vm) {
             << "/<custodian>.share; the old shares no longer open the token\n";
 }
 
+void cmd_share_print(const po::variables_map& vm) {
+  const fs::path share = vm["share"].as<std::string>();
+  const fs::path out = vm["out"].as<std::string>();
+  const Bytes sealed = read_share_file(share);
+  write_share_page(sealed, out);
+  // Read the printed code straight back, as the custodian will years later.
+  fs::path png = out;
+  png.replace_extension(".png");
+  if (read_share_file(png) != sealed) throw CustodyError("the printed QR code does not read back as the share; do not rely on this page");
+  const ShareHeader h = read_share_header(sealed);
+  std::cout << "share page of custodian '" << h.custodian << "' written to " << out.string() << " (QR code " << png.string()
+            << ", read back and checked)\n";
+}
+
 void cmd_people(const po::variables_map& vm) {
   CaStore store(vm["state"].as<std::string>());
   PeopleRegistry registry(store.db());
@@ -185,6 +199,12 @@ std::vector<Command> ceremony_commands() {
              "operator", po::value<std::string>(), "who runs this command (recorded in the audit log)");
        },
        cmd_shares_reissue},
+      {"share-print", "print a custodian's sealed share as a page with its QR code (paper backup), read back and checked",
+       [](po::options_description& o) {
+         o.add_options()("share", po::value<std::string>()->required(), "the sealed share (file, or an image of its page)")(
+             "out", po::value<std::string>()->required(), "the page to write (HTML; the QR code also as PNG beside it)");
+       },
+       cmd_share_print, "share"},
       {"people", "list the people registered on the signer and their roles (R50)",
        [](po::options_description& o) { o.add_options()("state", po::value<std::string>()->required(), "CA state folder"); },
        cmd_people},

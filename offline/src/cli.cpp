@@ -27,7 +27,7 @@ std::vector<Command> commands() {
 // state; every other command checks for network interfaces when the air gap is required.
 bool touches_keys_or_state(std::string_view name) {
   return name != "show" && name != "inspect" && name != "ceremony digest" && name != "ceremony report" && name != "archive verify" &&
-         name != "archive copy";
+         name != "archive copy" && name != "share-print";
 }
 
 void print_usage(std::ostream& out) {

@@ -39,7 +39,7 @@ hsm::Secret obtain_user_pin(const po::variables_map& vm) {
   const auto files = vm["share"].as<std::vector<std::string>>();
   Quorum quorum;
   for (const std::string& file : files) {
-    const Bytes share = read_file(file, 1 << 16);
+    const Bytes share = read_share_file(file);
     const ShareHeader header = read_share_header(share);
     hsm::Secret passphrase = vm.count("passphrase-fd")
                                  ? hsm::read_secret_from_fd(vm["passphrase-fd"].as<int>())

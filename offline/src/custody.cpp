@@ -9,10 +9,16 @@
 #include <cryptopp/scrypt.h>
 #include <cryptopp/sha.h>
 
+#include <array>
 #include <algorithm>
 #include <memory>
 
 #include "hanko/pki/der.h"
+#include "hanko/pki/algorithm.h"
+#include "hanko/transfer/error.h"
+#include "hanko/transfer/bundle.h"
+#include "hanko/transfer/qr.h"
+#include "hanko/offline/files.h"
 
 namespace hanko::offline {
 
@@ -268,6 +274,83 @@ hsm::Secret pin_from_secret(const hsm::Secret& secret) {
   hsm::Secret pin{std::string_view(text)};
   CryptoPP::SecureWipeBuffer(reinterpret_cast<std::uint8_t*>(text.data()), text.size());
   return pin;
+}
+
+namespace {
+
+transfer::QrMatrix share_qr(BytesView share) {
+  for (int version = 5; version <= 40; ++version) {
+    try {
+      return transfer::qr_encode(share, version, 'M');
+    } catch (const transfer::TransferError&) {
+      // too small a version for this share: try the next
+    }
+  }
+  throw CustodyError("the share is too large for a QR code");
+}
+
+bool looks_like_image(BytesView b) {
+  static constexpr std::uint8_t kPng[] = {0x89, 'P', 'N', 'G'};
+  return (b.size() > 4 && std::equal(std::begin(kPng), std::end(kPng), b.begin())) || (b.size() > 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF);
+}
+
+}  // namespace
+
+Bytes read_share_file(const std::filesystem::path& path) {
+  Bytes data;
+  try {
+    data = read_file(path, 16u << 20);
+  } catch (const FileError& e) {
+    throw CustodyError(e.what());
+  }
+  if (!looks_like_image(data)) return data;
+  const auto image = transfer::decode_image(data);
+  if (!image) throw CustodyError("'" + path.string() + "' is an image hanko cannot read: " + image.message());
+  const std::vector<Bytes> codes = transfer::read_qr_codes(*image);
+  if (codes.size() != 1) {
+    throw CustodyError("'" + path.string() + "': " + std::to_string(codes.size()) +
+                       " QR codes found; photograph the share page so that exactly its one code is sharp and whole");
+  }
+  read_share_header(codes.front());  // a QR code of something else is named here, not later
+  return codes.front();
+}
+
+void write_share_page(BytesView sealed_share, const std::filesystem::path& html) {
+  const ShareHeader h = read_share_header(sealed_share);
+  const transfer::QrMatrix m = share_qr(sealed_share);
+  const std::array<std::uint8_t, 32> digest = [&] {
+    std::array<std::uint8_t, 32> d{};
+    const Bytes b = pki::digest(pki::HashAlgorithm::kSha256, sealed_share);
+    std::copy(b.begin(), b.end(), d.begin());
+    return d;
+  }();
+  const int quiet = 4, size = m.size + 2 * quiet;
+  std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " + std::to_string(size) + " " + std::to_string(size) +
+                    "\" width=\"" + std::to_string(size * 5) + "\" height=\"" + std::to_string(size * 5) +
+                    "\" shape-rendering=\"crispEdges\"><rect width=\"100%\" height=\"100%\" fill=\"#fff\"/><path d=\"";
+  for (int y = 0; y < m.size; ++y) {
+    for (int x = 0; x < m.size; ++x) {
+      if (m.dark[static_cast<std::size_t>(y * m.size + x)]) svg += "M" + std::to_string(x + quiet) + " " + std::to_string(y + quiet) + "h1v1h-1z";
+    }
+  }
+  svg += "\" fill=\"#000\"/></svg>";
+  std::string name;
+  for (char c : h.custodian) {
+    name += c == '<' ? std::string("&lt;") : c == '>' ? std::string("&gt;") : c == '&' ? std::string("&amp;") : std::string(1, c);
+  }
+  const std::string page =
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Key share of " + name +
+      "</title><style>body{font-family:serif;max-width:40em;margin:2em auto}code{word-break:break-all}</style></head><body>\n"
+      "<h1>Key share of " + name + "</h1>\n<p>Share " + std::to_string(h.index) + " of " + std::to_string(h.count) + "; any " +
+      std::to_string(h.threshold) + " shares open the token. Set <code>" + to_hex(h.set_id) + "</code>.</p>\n" + svg +
+      "\n<p>Fingerprint: <code>" + to_hex(digest) + "</code><br>read aloud: <strong>" + transfer::digest_words(digest) +
+      "</strong></p>\n<p>The share is sealed under your passphrase: this page alone opens nothing. Keep it in your own safe. "
+      "To use it, photograph or scan the code and give the image where the share file is asked for (<code>--share page.png</code>).</p>\n"
+      "<p>Custodian's signature: ______________________ &nbsp; Date: ____________</p>\n</body></html>\n";
+  write_file_atomic(html, BytesView(reinterpret_cast<const std::uint8_t*>(page.data()), page.size()), 0600);
+  std::filesystem::path png = html;
+  png.replace_extension(".png");
+  write_file_atomic(png, transfer::encode_png(transfer::render(m, 6, 4)), 0600);
 }
 
 }  // namespace hanko::offline

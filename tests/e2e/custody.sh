@@ -55,4 +55,13 @@ echo "ok  a passphrase breaking R6 is refused before anything is written: $(cat 
 printf 'Alice-pass1\nBobby-pass2\n' > two
 if "$hanko" token-init --label x --so-pin-fd 3 --custodian A --custodian B --quorum 3 --shares-dir x --passphrase-fd 4 3<so 4<two 2> err.txt; then fail "3 of 2 accepted"; fi
 echo "ok  an impossible quorum is refused: $(cat err.txt)"
+# Paper backup: a share printed as a page with its QR code, then a photo of it (scaled, JPEG,
+# slightly rotated, as a phone would take it) given where the share file is asked for.
+"$hanko" share-print shares/Carol.share --out Carol-page.html > /dev/null
+grep -q "Key share of Carol" Carol-page.html || fail "the share page does not name its custodian"
+convert Carol-page.png -resize 170% -rotate 3 -quality 85 Carol-photo.jpg
+"$hanko" crl --state ca --out-dir l2 --share shares/Alice.share --share Carol-photo.jpg --share shares/Eve.share --passphrase-fd 3 3<p3 > /dev/null
+echo "ok  a photographed share page (JPEG, rotated) opens the token with the others"
+convert -size 200x200 xc:white blank.png
+refuse "an image without a QR code" "0 QR codes found" shares/Alice.share blank.png shares/Eve.share
 echo "custody OK"

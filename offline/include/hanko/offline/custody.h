@@ -16,6 +16,7 @@
 //     salt        OCTET STRING (SIZE (16)), scryptN INTEGER, scryptR INTEGER, scryptP INTEGER,
 //     nonce       OCTET STRING (SIZE (12)) },
 //   sealed OCTET STRING }                      -- AES-256-GCM(share), header as associated data
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,16 @@ class Quorum {
   };
   std::vector<Opened> m_shares;
 };
+
+// A sealed share from a custodian's medium: the share file itself, or a photo or scan (PNG or
+// JPEG) of its printed page, whose QR code holds the same bytes (read through ZXing). Throws
+// CustodyError naming the file when neither.
+Bytes read_share_file(const std::filesystem::path& path);
+
+// The printable paper backup of a share: an HTML page with the custodian's name, the set, the
+// share's fingerprint and its QR code (inline SVG), and the QR code as PNG beside it (PAGE.png).
+// The sealed share is safe on paper: it opens only with its custodian's passphrase.
+void write_share_page(BytesView sealed_share, const std::filesystem::path& html);
 
 // The token PIN for a secret: printable text that meets R6.
 hsm::Secret pin_from_secret(const hsm::Secret& secret);
