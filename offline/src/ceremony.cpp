@@ -505,21 +505,6 @@ std::string html_escape(const std::string& s) {
   return out;
 }
 
-std::string qr_svg(const transfer::QrMatrix& m) {
-  const int quiet = 4, size = m.size + 2 * quiet;
-  std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " + std::to_string(size) + " " +
-                    std::to_string(size) + "\" width=\"" + std::to_string(size * 4) + "\" height=\"" + std::to_string(size * 4) +
-                    "\" shape-rendering=\"crispEdges\"><rect width=\"100%\" height=\"100%\" fill=\"#fff\"/><path d=\"";
-  for (int y = 0; y < m.size; ++y) {
-    for (int x = 0; x < m.size; ++x) {
-      if (m.dark[static_cast<std::size_t>(y * m.size + x)]) {
-        svg += "M" + std::to_string(x + quiet) + " " + std::to_string(y + quiet) + "h1v1h-1z";
-      }
-    }
-  }
-  return svg + "\" fill=\"#000\"/></svg>";
-}
-
 // The text in the fingerprint QR code: what a phone shows and a witness compares.
 std::string fingerprint_qr_text(const std::string& sha256_hex_text) { return "SHA256:" + sha256_hex_text; }
 
@@ -577,7 +562,7 @@ void write_report(const fs::path& transcript, const fs::path& html) {
     const std::string qr_text = fingerprint_qr_text(primary->value("sha256", ""));
     const Bytes payload(qr_text.begin(), qr_text.end());
     const transfer::QrMatrix m = transfer::qr_encode(payload, 5, 'M');
-    h += "<h2>New CA certificate</h2>\n<p>" + html_escape(primary->value("subject", "")) + "</p>\n" + qr_svg(m) +
+    h += "<h2>New CA certificate</h2>\n<p>" + html_escape(primary->value("subject", "")) + "</p>\n" + transfer::render_svg(m) +
          "\n<p>The QR code holds <code>" + html_escape(qr_text) + "</code>; scan it and compare with the repository's fingerprints page.</p>\n";
     fs::path png = html;
     png.replace_extension(".fingerprint.png");

@@ -324,16 +324,7 @@ void write_share_page(BytesView sealed_share, const std::filesystem::path& html)
     std::copy(b.begin(), b.end(), d.begin());
     return d;
   }();
-  const int quiet = 4, size = m.size + 2 * quiet;
-  std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " + std::to_string(size) + " " + std::to_string(size) +
-                    "\" width=\"" + std::to_string(size * 5) + "\" height=\"" + std::to_string(size * 5) +
-                    "\" shape-rendering=\"crispEdges\"><rect width=\"100%\" height=\"100%\" fill=\"#fff\"/><path d=\"";
-  for (int y = 0; y < m.size; ++y) {
-    for (int x = 0; x < m.size; ++x) {
-      if (m.dark[static_cast<std::size_t>(y * m.size + x)]) svg += "M" + std::to_string(x + quiet) + " " + std::to_string(y + quiet) + "h1v1h-1z";
-    }
-  }
-  svg += "\" fill=\"#000\"/></svg>";
+  const std::string svg = transfer::render_svg(m, 5);
   std::string name;
   for (char c : h.custodian) {
     name += c == '<' ? std::string("&lt;") : c == '>' ? std::string("&gt;") : c == '&' ? std::string("&amp;") : std::string(1, c);

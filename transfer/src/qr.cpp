@@ -161,6 +161,21 @@ Bytes FrameEncoder::frame(std::uint32_t symbol_id) const {
   return encode_frame(h, m_encoder.symbol(symbol_id));
 }
 
+std::string render_svg(const QrMatrix& m, int pixels_per_module, int quiet_zone) {
+  const int size = m.size + 2 * quiet_zone;
+  const std::string side = std::to_string(size), shown = std::to_string(size * pixels_per_module);
+  std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " + side + " " + side + "\" width=\"" + shown +
+                    "\" height=\"" + shown + "\" shape-rendering=\"crispEdges\"><rect width=\"100%\" height=\"100%\" fill=\"#fff\"/><path d=\"";
+  for (int y = 0; y < m.size; ++y) {
+    for (int x = 0; x < m.size; ++x) {
+      if (m.dark[static_cast<std::size_t>(y * m.size + x)]) {
+        svg += "M" + std::to_string(x + quiet_zone) + " " + std::to_string(y + quiet_zone) + "h1v1h-1z";
+      }
+    }
+  }
+  return svg + "\" fill=\"#000\"/></svg>";
+}
+
 QrMatrix qr_encode(BytesView frame, int version, char level) {
   QRcode* code = QRcode_encodeData(static_cast<int>(frame.size()), frame.data(), version, level_of(level));
   if (!code) throw TransferError(ErrorId::kLimitExceeded, "libqrencode cannot encode a frame of " + std::to_string(frame.size()) + " bytes");

@@ -95,6 +95,8 @@ struct QrMatrix {
 QrMatrix qr_encode(BytesView frame, int version, char level = 'L');
 Image render(const QrMatrix& m, int pixels_per_module = 4, int quiet_zone = 4);
 Bytes encode_png(const Image& image);
+// The symbol as an inline SVG (for printable pages): one path, crisp edges, white quiet zone.
+std::string render_svg(const QrMatrix& m, int pixels_per_module = 4, int quiet_zone = 4);
 // PNG or JPEG (stb_image), converted to grey. kBadFrame if it is not an image we can read.
 Result<Image> decode_image(BytesView file_bytes);
 Result<Image> load_image(const std::filesystem::path& path);
