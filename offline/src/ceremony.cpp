@@ -748,11 +748,7 @@ std::string Runner::substitute(const std::string& text, const ScriptStep* step) 
 
 fs::path Runner::share_path(const std::string& person, const fs::path& shares_dir) const {
   if (shares_dir.empty() && m_site.has("share." + person)) return m_site.get("share." + person);
-  std::string file = person;
-  for (char& ch : file) {
-    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_') ch = '_';
-  }
-  return (shares_dir.empty() ? fs::path(substitute(m_site.get("shares"), nullptr)) : shares_dir) / (file + ".share");
+  return (shares_dir.empty() ? fs::path(substitute(m_site.get("shares"), nullptr)) : shares_dir) / share_file_name(person);
 }
 
 bool Runner::check_credential(const ScriptStep& step, const std::string& person, Role role, std::string& how,

@@ -73,14 +73,6 @@ void cmd_ceremony_report(const po::variables_map& vm) {
   std::cout << "report written to " << vm["out"].as<std::string>() << "\n";
 }
 
-std::string share_file_name(const std::string& custodian) {
-  std::string file = custodian;
-  for (char& ch : file) {
-    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_') ch = '_';
-  }
-  return file + ".share";
-}
-
 // A custodian leaves or a share is lost: a new PIN, split into a new set of shares, so every old
 // share (which rebuilds only the old PIN) is dead. The new shares are written before the PIN
 // changes: a crash in between leaves the old shares working, never a token nobody can open.

@@ -10,6 +10,7 @@
 #include <cryptopp/sha.h>
 
 #include <array>
+#include <cctype>
 #include <algorithm>
 #include <memory>
 
@@ -295,6 +296,14 @@ bool looks_like_image(BytesView b) {
 }
 
 }  // namespace
+
+std::string share_file_name(const std::string& custodian) {
+  std::string file = custodian;
+  for (char& ch : file) {
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_') ch = '_';
+  }
+  return file + ".share";
+}
 
 Bytes read_share_file(const std::filesystem::path& path) {
   Bytes data;

@@ -66,11 +66,7 @@ void cmd_token_init(const po::variables_map& vm) {
   const std::vector<Bytes> shares = split_secret(secret, quorum, custodians, passphrases, rng);
   std::filesystem::create_directories(dir);
   for (std::size_t i = 0; i < shares.size(); ++i) {
-    std::string file = custodians[i];
-    for (char& ch : file) {
-      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_') ch = '_';
-    }
-    write_new_file(dir / (file + ".share"), shares[i], 0600);
+    write_new_file(dir / share_file_name(custodians[i]), shares[i], 0600);
   }
   const CK_SLOT_ID now_at = module.init_token(*slot, so_pin, label, pin_from_secret(secret));
   std::cout << "token '" << label << "' initialised, now in slot " << now_at << "; its user PIN is split " << quorum << " of "

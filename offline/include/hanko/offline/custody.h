@@ -76,6 +76,10 @@ class Quorum {
   std::vector<Opened> m_shares;
 };
 
+// The file name of a custodian's share in a shares folder: NAME.share, with anything but letters,
+// digits, '-' and '_' replaced by '_'.
+std::string share_file_name(const std::string& custodian);
+
 // A sealed share from a custodian's medium: the share file itself, or a photo or scan (PNG or
 // JPEG) of its printed page, whose QR code holds the same bytes (read through ZXing). Throws
 // CustodyError naming the file when neither.
