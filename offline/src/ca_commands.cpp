@@ -10,6 +10,7 @@
 #include "hanko/offline/ca_keys.h"
 #include "hanko/offline/command.h"
 #include "hanko/offline/people.h"
+#include "hanko/offline/repository.h"
 #include "hanko/pki/pem.h"
 #include "hanko/transfer/bundle.h"
 
@@ -353,23 +354,43 @@ void cmd_status(const po::variables_map& vm) {
   for (const std::string& w : ca.warnings(time)) std::cout << "  WARNING: " << w << "\n";
 }
 
+// The transport key (R4: not the CA key) as a signer, for result bundles and the fingerprints page.
+HsmSigner transport_signer(CaStore& store, CaKeys& keys) {
+  if (store.config().transport_key.empty()) {
+    throw UsageError("ca.conf names no transport_key to sign result bundles; create one with 'bundle-key' and add it");
+  }
+  hsm::Session& session = keys.session();
+  const hsm::KeyPair key = session.key_pair(store.config().transport_key);
+  const pki::PublicKey public_key = pki::parse_public_key(session.public_key_info(key));
+  return HsmSigner(session, key, pki::default_signature_algorithm(public_key));
+}
+
 void cmd_publish(const po::variables_map& vm) {
-  CaStore store(vm["state"].as<std::string>());
   const fs::path out = vm["out-dir"].as<std::string>();
+  std::optional<Opened> opened;
+  std::optional<CaStore> plain;
+  std::vector<RepositoryFile> files;
+  std::optional<CaKeys> keys;
+  if (vm.count("sign")) {
+    // Signing may certify the transport key first (R4: the CA's own equipment): audited.
+    opened.emplace(vm);
+    keys.emplace(open_keys(opened->store, vm));
+    HsmSigner signer = transport_signer(opened->store, *keys);
+    const pki::Certificate certificate = repository_signer_certificate(
+        opened->ca, signer.public_key(), keys->signer(opened->store.current_generation()), opened->time);
+    files = signed_repository_files(opened->store, signer, certificate, opened->time);
+  } else {
+    plain.emplace(vm["state"].as<std::string>());
+    files = repository_files(*plain);
+  }
+  CaStore& store = opened ? opened->store : *plain;
   fs::create_directories(out);
-  std::string fingerprints = "# SHA-1 and SHA-256 fingerprints of the self-signed and link certificates (R18)\n";
-  const auto note = [&](const std::string& name, const Bytes& der) {
-    const pki::Certificate c = pki::parse_certificate(der).value();
-    write_file_atomic(out / name, der);
-    fingerprints += name + "\n  SHA-1   " + fingerprint(c.fingerprint_sha1()) + "\n  SHA-256 " +
-                    fingerprint(c.fingerprint_sha256()) + "\n";
-  };
-  for (const KeyGeneration& g : store.generations()) note("ca-g" + std::to_string(g.number) + ".crt", g.certificate);
+  for (const KeyGeneration& g : store.generations()) write_file_atomic(out / ("ca-g" + std::to_string(g.number) + ".crt"), g.certificate);
   write_file_atomic(out / "ca.crt", store.current_generation().certificate);
   for (const CertificateRecord& r : store.certificates_of_kind(CertificateKind::kLink)) {
     // NewWithOld is signed by the old generation; OldWithNew by the new one.
     const int new_generation = r.profile == "NewWithOld" ? r.generation + 1 : r.generation;
-    note("g" + std::to_string(new_generation) + "-" + r.profile + ".crt", r.der);
+    write_file_atomic(out / ("g" + std::to_string(new_generation) + "-" + r.profile + ".crt"), r.der);
   }
   for (const CertificateRecord& r : store.certificates_of_kind(CertificateKind::kCross)) {
     write_file_atomic(out / ("cross-" + r.serial.hex() + ".crt"), r.der);
@@ -378,8 +399,10 @@ void cmd_publish(const po::variables_map& vm) {
     write_file_atomic(out / ("crossCertificatePair-" + pair.issued_to_us_serial.hex() + ".der"), encode_certificate_pair(pair));
   }
   write_lists(store.latest_crls(), out);
-  write_file_atomic(out / "fingerprints.txt", view(fingerprints));
-  std::cout << "repository written to " << out.string() << "\n";
+  for (const RepositoryFile& f : files) write_file_atomic(out / f.name, f.content);
+  if (opened) checkpoint(*opened, *keys);
+  std::cout << "repository written to " << out.string()
+            << (opened ? " (fingerprints page signed)" : " (fingerprints page not signed: --sign signs it with the transport key)") << "\n";
 }
 
 void cmd_ra_register(const po::variables_map& vm) {
@@ -456,10 +479,8 @@ Bytes request_batch_bytes(const po::variables_map& vm) {
 
 // The result bundle: the result batch and what the repository needs (CA, link and cross
 // certificates, the newest lists), signed with the transport key.
-Bytes result_bundle(CaStore& store, CaKeys& keys, const ResultBatch& result, pki::Time now) {
-  if (store.config().transport_key.empty()) {
-    throw UsageError("ca.conf names no transport_key to sign result bundles; create one with 'bundle-key' and add it");
-  }
+Bytes result_bundle(CaStore& store, pki::Signer& transport, const ResultBatch& result, const std::vector<RepositoryFile>& published,
+                    pki::Time now) {
   std::vector<transfer::Part> parts;
   parts.push_back({"result-batch.der", "application/vnd.hanko.result-batch", encode_result_batch(result)});
   for (const KeyGeneration& g : store.generations()) {
@@ -470,19 +491,17 @@ Bytes result_bundle(CaStore& store, CaKeys& keys, const ResultBatch& result, pki
     parts.push_back({"g" + std::to_string(new_generation) + "-" + r.profile + ".crt", "application/pkix-cert", r.der});
   }
   for (const StoredCrl& l : store.latest_crls()) parts.push_back({l.scope + ".crl", "application/pkix-crl", l.der});
+  // The signed fingerprints page and the certificate bundle, for the relay to publish (R18).
+  for (const RepositoryFile& f : published) parts.push_back({f.name, f.media_type, f.content});
   // The newest audit checkpoint leaves with the results: the relay keeps an outside copy (R41).
   if (const auto checkpoints = store.audit().checkpoints(); !checkpoints.empty()) {
     parts.push_back({"audit-checkpoint.der", "application/vnd.hanko.audit-checkpoint", checkpoints.back().der});
   }
   std::sort(parts.begin(), parts.end(), [](const transfer::Part& a, const transfer::Part& b) { return a.name < b.name; });
-  hsm::Session& session = keys.session();
-  const hsm::KeyPair key = session.key_pair(store.config().transport_key);
-  const pki::PublicKey public_key = pki::parse_public_key(session.public_key_info(key));
-  HsmSigner signer(session, key, pki::default_signature_algorithm(public_key));
   CryptoPP::AutoSeededRandomPool rng;
   return transfer::sign_bundle(transfer::make_bundle(transfer::random_bundle_id(rng), transfer::Direction::kResult,
                                                      store.next_result_sequence(), now, std::move(parts)),
-                               signer);
+                               transport);
 }
 
 void cmd_batch(const po::variables_map& vm) {
@@ -508,6 +527,16 @@ void cmd_batch(const po::variables_map& vm) {
                   std::to_string(plan.revocations.size()) + " revocations?");
   CaKeys keys = open_keys(o.store, vm);
   const KeyGeneration generation = o.store.current_generation();
+  // A result bundle carries the signed fingerprints page; its certificate is settled before the
+  // batch is signed, so nothing after the batch can fail for want of it.
+  std::optional<HsmSigner> transport;
+  std::vector<RepositoryFile> published;  // a batch changes no CA certificate: signed before it
+  if (!out_bundle.empty()) {
+    transport.emplace(transport_signer(o.store, keys));
+    const pki::Certificate repository_signer =
+        repository_signer_certificate(o.ca, transport->public_key(), keys.signer(generation), o.time);
+    published = signed_repository_files(o.store, *transport, repository_signer, o.time);
+  }
   std::vector<pki::Signer*> signers{&keys.signer(generation)};
   for (int i = 1; i < vm["sessions"].as<int>(); ++i) signers.push_back(&keys.extra_signer(generation));
   const auto started = std::chrono::steady_clock::now();
@@ -515,7 +544,7 @@ void cmd_batch(const po::variables_map& vm) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   checkpoint(o, keys);
   if (!out.empty()) write_new_file(out, encode_result_batch(result));
-  if (!out_bundle.empty()) write_new_file(out_bundle, result_bundle(o.store, keys, result, o.time));
+  if (!out_bundle.empty()) write_new_file(out_bundle, result_bundle(o.store, *transport, result, published, o.time));
   std::cout << "batch " << to_hex(batch.batch_id) << ": " << plan.certificates.size() << " issued, "
             << plan.revocations.size() << " revoked, " << plan.refused << " refused, " << result.lists.size()
             << " lists, in " << seconds << " s -> " << (out.empty() ? out_bundle : out) << "\n";
@@ -727,7 +756,9 @@ std::vector<Command> ca_commands() {
       {"publish", "write the repository: CA, link and cross certificates, latest lists, fingerprints",
        [](po::options_description& o) {
          add_state(o);
-         o.add_options()("out-dir", po::value<std::string>()->required(), "repository folder");
+         add_pin_option(o);
+         o.add_options()("out-dir", po::value<std::string>()->required(), "repository folder")(
+             "sign", "sign the fingerprints page (CMS) with the transport key, certified by the CA (R18); needs the token");
        },
        cmd_publish},
       {"profiles", "list the certificate profiles", add_state, cmd_profiles},

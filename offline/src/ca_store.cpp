@@ -468,6 +468,14 @@ std::vector<CertificateRecord> CaStore::certificates_of_kind(CertificateKind kin
   return out;
 }
 
+std::vector<CertificateRecord> CaStore::certificates_of_profile(const std::string& profile) {
+  sql::Statement s = m_db->prepare((std::string("SELECT ") + kCertificateColumns + " FROM certificates WHERE profile = ?1 ORDER BY not_before").c_str());
+  s.bind(1, profile);
+  std::vector<CertificateRecord> out;
+  while (s.step()) out.push_back(read_certificate(s));
+  return out;
+}
+
 std::string CaStore::assign_partition(int generation, const std::string& group, const std::map<std::string, int>& pending) {
   if (!group.empty()) return group;
   sql::Statement s = m_db->prepare(

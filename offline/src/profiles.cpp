@@ -78,6 +78,13 @@ ocsp_no_check = yes
 min_rsa_bits = 2048
 curves = P-256, P-384
 
+[repository-signer]
+# R4, R18: the signer's own equipment (its transport key) signing the published fingerprints page
+validity = 1y
+key_usage = digitalSignature
+min_rsa_bits = 2048
+curves = P-256, P-384
+
 [verification-server]
 # JPKI 1-3-2: signature-verification server, 1 year
 validity = 1y

@@ -98,6 +98,7 @@ std::string media_type_for(const std::string& name) {
   if (ends(".crl")) return "application/pkix-crl";
   if (ends(".crt") || ends(".cer")) return "application/pkix-cert";
   if (ends(".p7c") || ends(".p7b")) return "application/pkcs7-mime";
+  if (ends(".p7s")) return "application/pkcs7-signature";
   if (ends(".html")) return "text/html; charset=utf-8";
   if (ends(".txt")) return "text/plain; charset=utf-8";
   return "application/octet-stream";

@@ -12,6 +12,7 @@
 #include <boost/beast/http.hpp>
 
 #include "hanko/offline/batch.h"
+#include "hanko/pki/cms.h"
 #include "hanko/offline/files.h"
 #include "hanko/offline/hsm_signer.h"
 #include "hanko/transfer/bundle.h"
@@ -309,7 +310,25 @@ int Relay::import_inbox() {
           plan_certificate(plan, info.name, content, m_anchors);
         } else if (info.name == "fingerprints.txt" || info.name == "fingerprints.html") {
           plan.objects.push_back({info.name, info.name == "fingerprints.txt" ? "text/plain" : "text/html", "fingerprints", content});
+        } else if (info.name == "fingerprints.txt.p7s" || info.name == "fingerprints.html.p7s") {
+          // R18: the page's signature is checked here as a relying party would, against the page
+          // in the same bundle and a certificate issued by a CA generation the relay knows.
+          const std::string page = info.name.substr(0, info.name.size() - 4);
+          const auto signed_page = std::find_if(b.manifest.begin(), b.manifest.end(), [&](const auto& m) { return m.name == page; });
+          if (signed_page == b.manifest.end()) throw ArtifactError("part " + info.name + ": the page it signs (" + page + ") is not in the bundle");
+          const auto cms = pki::parse_signed_data(content);
+          if (!cms) throw ArtifactError("part " + info.name + ": " + cms.message());
+          try {
+            issuing_anchor(pki::verify_detached(*cms, b.parts[static_cast<std::size_t>(signed_page - b.manifest.begin())]), m_anchors);
+          } catch (const std::exception& e) {
+            throw ArtifactError("part " + info.name + ": " + e.what());
+          }
+          plan.objects.push_back({info.name, "application/pkcs7-signature", "fingerprints", content});
         } else if (ends_with(info.name, ".p7c")) {
+          const auto cms = pki::parse_signed_data(content);
+          if (!cms) throw ArtifactError("part " + info.name + ": " + cms.message());
+          if (!cms->signers.empty()) throw ArtifactError("part " + info.name + ": a certificate bundle with signers");
+          for (const pki::Certificate& c : cms->certificates) issuing_anchor(c, m_anchors);  // each one ours
           plan.objects.push_back({info.name, "application/pkcs7-mime", "bundle", content});
         } else {
           plan.notes.push_back("part " + info.name + " (" + info.media_type + ") ignored: not something the relay publishes");

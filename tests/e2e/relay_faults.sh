@@ -184,6 +184,37 @@ live=$(curl -fs "$base/g2-full.crl" | openssl crl -inform DER -noout -crlnumber 
 [ "$((16#$live))" -gt "$((16#$old_number))" ] || fail "HTTP went backwards"
 pass "HTTP still serves g2-full number 0x$live"
 
+# ----- a fingerprints page that does not match its signature (R18) ----------------------------------
+ca "$hanko" publish --state "$work/ca" --out-dir "$out/signed-repo" --sign "${quorum[@]}" 3<"$work/quorum-passphrases" >/dev/null
+sed '0,/SHA-256 ../s//SHA-256 00/' "$out/signed-repo/fingerprints.txt" > "$out/forged-fingerprints.txt"
+"$ra" items --key "$work/ra-operator-1.key" --operator "RA operator 1" --manifest "$out/one.tsv" --id-prefix page --out-dir "$out/page" >/dev/null
+post "$out/page/page-1.der" >/dev/null
+for _ in $(seq 100); do [ "$(sqlite3 "$rd/state/relay.db" "select count(*) from requests where state='queued'")" = 0 ] && break; sleep 0.1; done
+sleep 0.3
+signer_round --part "fingerprints.txt=text/plain:$out/forged-fingerprints.txt" \
+  --part "fingerprints.txt.p7s=application/pkcs7-signature:$out/signed-repo/fingerprints.txt.p7s"
+deliver "$work/res-$res_seq.hkb"
+for _ in $(seq 100); do [ -f "$rd/inbox/refused/res-$res_seq.hkb.why.txt" ] && break; sleep 0.1; done
+grep -q "fingerprints.txt.p7s" "$rd/inbox/refused/res-$res_seq.hkb.why.txt" 2>/dev/null || fail "a forged fingerprints page was not refused"
+pass "result bundle with a changed fingerprints page refused whole: $(cat "$rd/inbox/refused/res-$res_seq.hkb.why.txt")"
+# The signer answers again with the page as signed, under the same sequence number: published.
+ca "$hanko" bundle-sign --token hanko-demo --key-label signer-transport-1 --direction result --sequence "$res_seq" \
+  --part "result-batch.der=application/x-hanko-result-batch:$work/res-$res_seq.der" \
+  --part "fingerprints.txt=text/plain:$out/signed-repo/fingerprints.txt" \
+  --part "fingerprints.txt.p7s=application/pkcs7-signature:$out/signed-repo/fingerprints.txt.p7s" \
+  --part "ca-certs.p7c=application/pkcs7-mime:$out/signed-repo/ca-certs.p7c" \
+  --out "$work/res-$res_seq-again.hkb" "${quorum[@]}" 3<"$work/quorum-passphrases" >/dev/null
+deliver "$work/res-$res_seq-again.hkb"
+for _ in $(seq 100); do [ -f "$rd/state/archive/res-$res_seq-again.hkb" ] && break; sleep 0.1; done
+for _ in $(seq 100); do curl -fs "$base/fingerprints.txt.p7s" -o "$out/served.p7s" 2>/dev/null && break; sleep 0.1; done
+curl -fs "$base/fingerprints.txt" -o "$out/served.txt" || fail "fingerprints.txt not served"
+type=$(curl -fsI "$base/fingerprints.txt.p7s" | tr -d '\r' | sed -n 's/^[Cc]ontent-[Tt]ype: //p')
+[ "$type" = application/pkcs7-signature ] || fail "fingerprints.txt.p7s served as '$type'"
+openssl x509 -inform DER -in "$out/signed-repo/ca-g2.crt" -out "$out/g2.pem"
+openssl cms -verify -binary -inform DER -in "$out/served.p7s" -content "$out/served.txt" -CAfile "$out/g2.pem" -out /dev/null 2>/dev/null \
+  || fail "the served page does not verify"
+pass "the page as signed is published once the signer answers again: served as $type, openssl cms -verify accepts it"
+
 # ----- slapd stopped: publications wait, alarms, then go out -----------------------------------------
 "$src/scripts/relay-slapd" stop "$rd/ldap"
 post_round() {  # TAG: one request, a cut, a signer round with fresh lists, import

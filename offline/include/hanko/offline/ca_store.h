@@ -141,6 +141,7 @@ class CaStore {
   // Serials of valid certificates signed by a generation (for compromise and termination).
   std::vector<pki::Serial> valid_serials(int generation);
   std::vector<CertificateRecord> certificates_of_kind(CertificateKind kind);
+  std::vector<CertificateRecord> certificates_of_profile(const std::string& profile);
 
   // The partition a new subscriber certificate of `generation` goes to: the named group, or the
   // newest numbered partition CRL<n> while it holds fewer than partition_size certificates.
