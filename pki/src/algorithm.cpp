@@ -7,7 +7,9 @@
 #include <cryptopp/rsa.h>
 #include <cryptopp/sha.h>
 
+#include <algorithm>
 #include <array>
+#include <memory>
 
 namespace hanko::pki {
 
@@ -115,20 +117,56 @@ std::optional<Bytes> ecdsa_der_to_p1363(BytesView signature, std::size_t field_s
 }
 
 template <class Hash>
-bool verify_ecdsa(const PublicKey& key, BytesView data, BytesView signature) {
+std::unique_ptr<typename CryptoPP::ECDSA<CryptoPP::ECP, Hash>::Verifier> ecdsa_verifier(const PublicKey& key, bool precompute) {
   using Ecdsa = CryptoPP::ECDSA<CryptoPP::ECP, Hash>;
   CryptoPP::OID curve = key.curve == oid::kP256 ? CryptoPP::ASN1::secp256r1()
                         : key.curve == oid::kP384 ? CryptoPP::ASN1::secp384r1()
                                                   : CryptoPP::ASN1::secp521r1();
   CryptoPP::DL_GroupParameters_EC<CryptoPP::ECP> params(curve);
   CryptoPP::ECP::Point q;
-  if (!params.GetCurve().DecodePoint(q, key.point.data(), key.point.size())) return false;
+  if (!params.GetCurve().DecodePoint(q, key.point.data(), key.point.size())) return nullptr;
   typename Ecdsa::PublicKey pub;
   pub.Initialize(params, q);
-  typename Ecdsa::Verifier verifier(pub);
-  const auto p1363 = ecdsa_der_to_p1363(signature, params.GetCurve().GetField().MaxElementByteLength());
+  if (precompute) pub.Precompute();
+  return std::make_unique<typename Ecdsa::Verifier>(pub);
+}
+
+template <class Hash>
+bool verify_ecdsa(const PublicKey& key, BytesView data, BytesView signature) {
+  using Verifier = typename CryptoPP::ECDSA<CryptoPP::ECP, Hash>::Verifier;
+  // A key seen again (an RA operator's key at the relay's intake, a CA key over its certificates)
+  // gets a verifier with a precomputed table of its point: about 2.5 times faster per signature,
+  // for one precomputation costing about a third of a verification. Per thread, since Crypto++
+  // objects are not shared between threads; the 16 most recent keys.
+  struct Entry {
+    Bytes id;
+    int uses = 0;
+    std::unique_ptr<Verifier> verifier;  // precomputed, from the second use on
+  };
+  thread_local std::vector<Entry> cache;
+  Bytes id = key.curve.content();
+  id.insert(id.end(), key.point.begin(), key.point.end());
+  auto entry = std::find_if(cache.begin(), cache.end(), [&](const Entry& e) { return e.id == id; });
+  std::unique_ptr<Verifier> one_off;
+  Verifier* verifier = nullptr;
+  if (entry != cache.end() && entry->verifier) {
+    verifier = entry->verifier.get();
+  } else if (entry != cache.end()) {
+    entry->verifier = ecdsa_verifier<Hash>(key, true);
+    verifier = entry->verifier.get();
+  } else {
+    one_off = ecdsa_verifier<Hash>(key, false);
+    verifier = one_off.get();
+    if (verifier) {
+      if (cache.size() == 16) cache.erase(cache.begin());
+      cache.push_back(Entry{std::move(id), 1, nullptr});
+    }
+  }
+  if (!verifier) return false;
+  const std::size_t field = key.curve == oid::kP256 ? 32 : key.curve == oid::kP384 ? 48 : 66;
+  const auto p1363 = ecdsa_der_to_p1363(signature, field);
   if (!p1363) return false;
-  return verifier.VerifyMessage(data.data(), data.size(), p1363->data(), p1363->size());
+  return verifier->VerifyMessage(data.data(), data.size(), p1363->data(), p1363->size());
 }
 
 }  // namespace
