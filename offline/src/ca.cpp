@@ -138,7 +138,21 @@ PlannedCertificate Ca::plan(const IssueRequest& request, Time now, CryptoPP::Ran
                             const std::map<std::string, int>& pending_partitions) {
   if (m_store.terminated()) throw PolicyError("this CA has been terminated (R26); it issues nothing more");
   const Profile& p = profile(request.profile);
-  const KeyGeneration generation = m_store.current_generation();
+  KeyGeneration generation = m_store.current_generation();
+  if (request.generation && *request.generation != generation.number) {
+    if (!p.ocsp_no_check) {
+      throw PolicyError("only an OCSP responder certificate may be signed by an older generation's key (R11: everything else "
+                        "uses the newest key); profile '" + p.name + "' is not one");
+    }
+    const auto all = m_store.generations();
+    const auto older = std::find_if(all.begin(), all.end(), [&](const KeyGeneration& g) { return g.number == *request.generation; });
+    if (older == all.end()) throw PolicyError("there is no key generation " + std::to_string(*request.generation));
+    if (older->status == GenerationStatus::kCompromised || older->status == GenerationStatus::kDestroyed) {
+      throw PolicyError("the key of generation " + std::to_string(older->number) + " is " +
+                        std::string(generation_status_name(older->status)) + "; it certifies nothing more");
+    }
+    generation = *older;
+  }
   const Certificate ca = parse_certificate(generation.certificate).value();
   const CertificationRequest& csr = request.csr;
   const CaConfig& config = m_store.config();
@@ -310,7 +324,12 @@ std::vector<Bytes> Ca::issue(const std::vector<PlannedCertificate>& plans, Signe
 }
 
 std::vector<Bytes> Ca::issue(const std::vector<PlannedCertificate>& plans, const std::vector<Signer*>& signers, Time now) {
-  const KeyGeneration generation = m_store.current_generation();
+  // Every plan is for the current generation, but an OCSP responder's may be for an older one.
+  KeyGeneration generation = m_store.current_generation();
+  if (!plans.empty() && plans.front().record.generation != generation.number) generation = m_store.generation(plans.front().record.generation);
+  for (const PlannedCertificate& p : plans) {
+    if (p.record.generation != generation.number) throw PolicyError("plans of different key generations cannot be signed together");
+  }
   for (const Signer* s : signers) check_signer_matches(generation, *s);
   std::vector<Bytes> ders = sign_and_check(plans, signers);
   sql::Transaction txn(m_store.db());

@@ -195,6 +195,7 @@ IssueRequest request_from_options(const po::variables_map& vm) {
     if (vm.count(option)) r.subject_data.emplace_back(*type, vm[option].as<std::string>());
   }
   r.policy_mappings = policy_mappings(vm);
+  if (vm.count("generation")) r.generation = vm["generation"].as<int>();
   return r;
 }
 
@@ -204,7 +205,7 @@ void issue_one(const po::variables_map& vm, IssueRequest request, std::optional<
   const PlannedCertificate plan = o.ca.plan(request, o.time, rng);
   std::cerr << "To be signed:\n" << plan.summary;
   CaKeys keys = open_keys(o.store, vm);
-  const Bytes der = o.ca.issue({plan}, keys.signer(o.store.current_generation()), o.time).front();
+  const Bytes der = o.ca.issue({plan}, keys.signer(o.store.generation(plan.record.generation)), o.time).front();
   checkpoint(o, keys);
   const std::string out = vm["out"].as<std::string>();
   write_new_file(out, der);
@@ -687,7 +688,9 @@ std::vector<Command> ca_commands() {
        [](po::options_description& o) {
          add_state(o);
          add_pin_option(o);
-         o.add_options()("profile", po::value<std::string>()->required(), "profile name (see 'profiles')");
+         o.add_options()("profile", po::value<std::string>()->required(), "profile name (see 'profiles')")(
+             "generation", po::value<int>(), "OCSP responder profiles only: certify with this older key generation, whose "
+                                             "certificates the responder answers for (RFC 6960 4.2.2.2)");
          add_request_options(o);
        },
        cmd_issue},

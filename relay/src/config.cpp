@@ -93,7 +93,7 @@ Config Config::parse(const std::string& text, const std::filesystem::path& base_
     else if (k == "ldap_password_file") c.ldap_password_file = path(v);
     else if (k == "ldap_ca_dn") c.ldap_ca_dn = v;
     else if (k == "ocsp_key_label") c.ocsp_key_label = v;
-    else if (k == "ocsp_certificate") c.ocsp_certificate = path(v);
+    else if (k == "ocsp_certificate") c.ocsp_certificates.push_back(path(v));
     else if (k == "ocsp_validity") c.ocsp_validity = seconds(k, v);
     else if (k == "retry_initial") c.retry_initial = seconds(k, v);
     else if (k == "retry_max") c.retry_max = seconds(k, v);
@@ -112,7 +112,7 @@ Config Config::parse(const std::string& text, const std::filesystem::path& base_
   if (c.http_threads == 0 || c.http_threads > 64) throw ConfigError("http_threads must be 1..64");
   if (c.max_body < 1024) throw ConfigError("max_body below 1024 bytes would refuse every request");
   if (!c.ldap_uri.empty() && c.ldap_ca_dn.empty()) throw ConfigError("ldap_uri needs ldap_ca_dn");
-  if (!c.ocsp_key_label.empty() && c.ocsp_certificate.empty()) throw ConfigError("ocsp_key_label needs ocsp_certificate");
+  if (!c.ocsp_key_label.empty() && c.ocsp_certificates.empty()) throw ConfigError("ocsp_key_label needs ocsp_certificate");
   if (c.public_http_base.empty()) c.public_http_base = "http://" + c.listen_host + ":" + std::to_string(c.listen_port) + "/";
   return c;
 }

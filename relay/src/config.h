@@ -49,7 +49,7 @@ struct Config {
 
   // OCSP responder (empty label: none)
   std::string ocsp_key_label;
-  std::filesystem::path ocsp_certificate;
+  std::vector<std::filesystem::path> ocsp_certificates;  // one per CA generation answered for
   std::chrono::seconds ocsp_validity{3600};
 
   // Publication retries and freshness

@@ -29,15 +29,24 @@ struct OcspAnswer {
 
 class OcspResponder {
  public:
-  // Checks the responder certificate: issued by a known CA key, id-kp-OCSPSigning, the signer's key.
-  OcspResponder(Bytes certificate, const std::vector<Anchor>& anchors, pki::Signer& signer, std::chrono::seconds validity);
+  // Checks each responder certificate: issued by a known CA key, id-kp-OCSPSigning, the signer's
+  // key; at most one per CA generation. After a rollover the older generation certifies its own
+  // responder (RFC 6960 4.2.2.2: a delegate speaks only for the key that certified it), so
+  // certificates issued before the rollover keep a status service.
+  OcspResponder(const std::vector<Bytes>& certificates, const std::vector<Anchor>& anchors, pki::Signer& signer,
+                std::chrono::seconds validity);
+  // Answers with the delegate of the generation that issued the first certificate asked about;
+  // certificates of other generations in the same request get "unknown".
   OcspAnswer respond(BytesView request, pki::Time now, const OcspLookup& lookup);
-  int generation() const noexcept { return m_generation; }
+  std::vector<int> generations() const;
 
  private:
-  Bytes m_certificate;
-  pki::Certificate m_issuer;
-  int m_generation = 0;
+  struct Delegation {
+    Bytes certificate;
+    pki::Certificate issuer;
+    int generation = 0;
+  };
+  std::vector<Delegation> m_delegations;
   Bytes m_key_hash;
   pki::Signer& m_signer;
   std::chrono::seconds m_validity;

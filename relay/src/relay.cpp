@@ -155,8 +155,9 @@ Relay::Relay(Config config, bool with_token) : m_config(std::move(config)), m_ht
       m_token->ocsp_session = std::make_unique<hsm::Session>(*m_token->module, slot, false);
       m_token->ocsp_session->login_user(read_pin_file(m_config.token_pin_file));
       m_token->ocsp_signer = signer_for(*m_token->ocsp_session, m_config.ocsp_key_label);
-      m_token->ocsp = std::make_unique<OcspResponder>(offline::read_file(m_config.ocsp_certificate, 1 << 20), m_anchors,
-                                                      *m_token->ocsp_signer, m_config.ocsp_validity);
+      std::vector<Bytes> responder_certificates;
+      for (const auto& f : m_config.ocsp_certificates) responder_certificates.push_back(offline::read_file(f, 1 << 20));
+      m_token->ocsp = std::make_unique<OcspResponder>(responder_certificates, m_anchors, *m_token->ocsp_signer, m_config.ocsp_validity);
     }
   }
   refresh_registry();

@@ -84,6 +84,24 @@ n=$(openssl pkcs7 -inform DER -in repo2/ca-certs.p7c -print_certs | grep -c '^su
 [ "$n" = 4 ] || fail "ca-certs.p7c after the rollover holds $n certificates, 4 expected (2 self-signed, 2 links)"
 pass "after the rollover: signed under generation 2; openssl verifies from the new root and from the old one through NewWithOld, NSS from the old one"
 
+echo "-- after the rollover the old generation certifies its OCSP responder, and nothing else"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ocsp.key -subj "/C=JP/O=Hanko Test/CN=OCSP g1" -out ocsp-g1.csr 2>/dev/null
+"$hanko" issue --state ca --csr ocsp-g1.csr --profile ocsp-responder --generation 1 --out ocsp-g1.der --pin-fd 3 3<pin > /dev/null 2>&1 \
+  || fail "generation 1 does not certify its OCSP responder"
+openssl x509 -inform DER -in ocsp-g1.der -out ocsp-g1.pem
+openssl verify -x509_strict -CAfile g1.pem ocsp-g1.pem > /dev/null || fail "the generation-1 responder certificate does not verify from the old root"
+openssl verify -x509_strict -CAfile g2.pem ocsp-g1.pem > /dev/null 2>&1 && fail "the generation-1 responder certificate verifies from the new root"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout vs.key -subj "/C=JP/O=Hanko Test/CN=Verifier g1" -out vs.csr 2>/dev/null
+if "$hanko" issue --state ca --csr vs.csr --profile verification-server --generation 1 --out vs.der --pin-fd 3 3<pin > /dev/null 2> err.txt; then
+  fail "generation 1 signed a verification-server certificate after the rollover"
+fi
+grep -q "only an OCSP responder" err.txt || fail "unclear refusal: $(cat err.txt)"
+if "$hanko" issue --state ca --csr vs.csr --profile ocsp-responder --generation 7 --out vs.der --pin-fd 3 3<pin > /dev/null 2> err.txt; then
+  fail "a certificate from key generation 7, which does not exist"
+fi
+grep -q "no key generation 7" err.txt || fail "unclear refusal: $(cat err.txt)"
+pass "generation 1 certifies its OCSP responder (verifies from the old root only); anything else, or a generation that does not exist, is refused"
+
 echo "-- a CA whose profiles lack the repository signer"
 sed -i '/^\[repository-signer\]/,/^$/d' ca/profiles.conf
 if "$hanko" publish --state ca --out-dir repo3 --sign --pin-fd 3 3<pin > /dev/null 2> err.txt; then fail "signed without the profile"; fi

@@ -35,6 +35,9 @@ struct IssueRequest {
   std::string requested_by = "operator";
   std::string batch_id;
   std::string decision = "approved at the signer console";
+  // An older key generation that still signs its lists (R24) may certify the OCSP responder that
+  // answers for its certificates (RFC 6960 4.2.2.2); nothing else. Empty: the current generation.
+  std::optional<int> generation;
 };
 
 struct PlannedCertificate {
