@@ -243,7 +243,7 @@ done
 grep -q 'repository-behind ldap' "$out/status.txt" || { cat "$out/status.txt"; fail "no alarm while slapd is down"; }
 [ "$code" -ge 1 ] || fail "status exit $code while slapd is down"
 # The metrics follow the watcher's rounds: give it a few under load.
-for _ in $(seq 60); do
+for _ in $(seq 120); do
   curl -s "$base/metrics" | grep -q 'hanko_relay_alarm{name="repository-behind",subject="ldap"' && break
   sleep 0.25
 done
@@ -281,6 +281,70 @@ if mount -t tmpfs -o size=256k tmpfs "$rd/htdocs" 2>/dev/null; then
 else
   echo "skip: disk full (mount -t tmpfs not permitted here)"
 fi
+# ----- scheduled release (R21): pre-signed lists wait for their day; the cadence alarm; a later list
+# supersedes the rest. The relay's clock is moved with libfaketime (Debian's faketime).
+faked() { FAKETIME=$1 FAKETIME_DONT_FAKE_MONOTONIC=1 LD_PRELOAD=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 "${@:2}"; }
+number_of() { openssl crl -inform DER -noout -crlnumber | cut -d= -f2 | sed "s/^0x//"; }
+# The number HTTP serves for g2-full, in decimal; -1 while nothing can be fetched (the relay restarting).
+served() {
+  local h
+  h=$(curl -fs "$base/g2-full.crl" | number_of) || h=
+  if [ -n "$h" ]; then echo $((16#$h)); else echo -1; fi
+}
+rm -rf "$work/sched" && mkdir -p "$work/sched"
+ca "$hanko" crl --state "$work/ca" --scope g2-full --out-dir "$work/sched" --schedule 2 "${quorum[@]}" 3<"$work/quorum-passphrases" >/dev/null
+now_n=$((16#$(number_of < "$work/sched/g2-full.crl")))
+"$ra" items --key "$work/ra-operator-1.key" --operator "RA operator 1" --manifest "$out/one.tsv" --id-prefix sched --out-dir "$out/sched" >/dev/null
+post "$out/sched/sched-1.der" >/dev/null
+for _ in $(seq 100); do [ "$(sqlite3 "$rd/state/relay.db" "select count(*) from requests where state='queued'")" = 0 ] && break; sleep 0.1; done
+sleep 0.3
+parts=()
+for f in "$work/sched"/*.crl "$work/sched/schedule"/*.crl; do parts+=(--part "$(basename "$f")=application/pkix-crl:$f"); done
+signer_round "${parts[@]}"
+deliver "$work/res-$res_seq.hkb"
+for _ in $(seq 100); do [ -f "$rd/state/archive/res-$res_seq.hkb" ] && break; sleep 0.1; done
+waiting=$(sqlite3 "$rd/state/relay.db" "select count(*) from lists where scope='g2-full' and state='scheduled'")
+[ "$waiting" = 2 ] || fail "$waiting pre-signed g2-full lists waiting, 2 expected"
+for _ in $(seq 50); do [ "$(served)" = "$now_n" ] && break; sleep 0.1; done
+[ "$(served)" = "$now_n" ] || fail "HTTP serves g2-full $(served), not today's $now_n"
+pass "scheduled: today's g2-full number $now_n served, the lists of the next 2 days wait"
+stop_relay
+faked +25h env SOFTHSM2_CONF="$rd/softhsm2.conf" "$relay" serve --config "$conf" >> "$rd/relay.log" 2>&1 &
+relay_pid=$!
+day1=$((now_n + 1))
+for _ in $(seq 100); do [ "$(served)" = "$day1" ] && break; sleep 0.1; done
+[ "$(served)" = "$day1" ] || fail "a day later HTTP serves g2-full $(served), not the pre-signed $day1"
+for _ in $(seq 100); do
+  ldap_n=$(ldapsearch -LLL -o ldif-wrap=no -x -H "ldap://127.0.0.1:$ldap_port/" -b "cn=g2-full,o=Hanko Demo,c=JP" -s base 'certificateRevocationList;binary' \
+    | sed -n 's/^certificateRevocationList;binary:: //p' | base64 -d | number_of)
+  [ -n "$ldap_n" ] && [ "$((16#$ldap_n))" = "$day1" ] && break; sleep 0.1
+done
+[ "$((16#$ldap_n))" = "$day1" ] || fail "a day later LDAP serves g2-full 0x$ldap_n, not $day1"
+pass "a day later (relay clock +25 h): the pre-signed g2-full number $day1 released on HTTP and LDAP, one list still waits"
+faked +25h "$relay" status --config "$conf" > "$out/status-25h.txt" && code=0 || code=$?
+[ "$code" = 1 ] || fail "status exits $code a day later, 1 (warning) expected: $(cat "$out/status-25h.txt")"
+grep -q "cadence-missed g2-arl" "$out/status-25h.txt" || fail "no cadence alarm for g2-arl, signed 25 h ago: $(cat "$out/status-25h.txt")"
+grep -q "cadence-missed g2-full" "$out/status-25h.txt" && fail "cadence alarm for g2-full, whose pre-signed list is fresh"
+pass "the 24-hour cadence missed for lists without a pre-signed successor: $(grep -m1 'cadence-missed g2-arl' "$out/status-25h.txt" | sed 's/^ *//')"
+# A list signed later (higher number) supersedes what is still waiting.
+rm -rf "$work/later" && mkdir -p "$work/later"
+ca "$hanko" crl --state "$work/ca" --scope g2-full --out-dir "$work/later" "${quorum[@]}" 3<"$work/quorum-passphrases" >/dev/null
+later_n=$((16#$(number_of < "$work/later/g2-full.crl")))
+"$ra" items --key "$work/ra-operator-1.key" --operator "RA operator 1" --manifest "$out/one.tsv" --id-prefix later --out-dir "$out/later" >/dev/null
+post "$out/later/later-1.der" >/dev/null
+for _ in $(seq 100); do [ "$(sqlite3 "$rd/state/relay.db" "select count(*) from requests where state='queued'")" = 0 ] && break; sleep 0.1; done
+sleep 0.3
+signer_round --part "g2-full.crl=application/pkix-crl:$work/later/g2-full.crl"
+deliver "$work/res-$res_seq.hkb"
+for _ in $(seq 100); do [ "$(served)" = "$later_n" ] && break; sleep 0.1; done
+[ "$(served)" = "$later_n" ] || fail "the later list $later_n is not served ($(served))"
+[ "$(sqlite3 "$rd/state/relay.db" "select count(*) from lists where scope='g2-full' and state='scheduled'")" = 0 ] || fail "a pre-signed list still waits"
+[ "$(sqlite3 "$rd/state/relay.db" "select state from lists where scope='g2-full' and number=$((now_n + 2))")" = superseded ] \
+  || fail "the day-2 list is not marked superseded"
+pass "a later list (number $later_n) supersedes the day-2 list still waiting"
+stop_relay
+start_relay
+
 "$relay" status --config "$conf" > "$out/status.txt" || true  # exit 1 = warnings, shown below
 head -3 "$out/status.txt"
 echo "relay faults: all passed"
