@@ -1,5 +1,6 @@
 #include "artifacts.h"
 
+#include <algorithm>
 #include <regex>
 
 #include "hanko/offline/files.h"
@@ -27,6 +28,33 @@ std::vector<Anchor> load_anchors(const std::vector<std::filesystem::path>& files
     out.push_back(std::move(a));
   }
   return out;
+}
+
+Anchor learn_generation(int generation, BytesView new_with_old, BytesView self_signed, const std::vector<Anchor>& anchors) {
+  int newest = 0;
+  for (const Anchor& a : anchors) newest = std::max(newest, a.generation);
+  if (generation != newest + 1) {
+    throw ArtifactError("generation " + std::to_string(generation) + " is not the next one (the relay knows up to " + std::to_string(newest) + ")");
+  }
+  auto link = pki::parse_certificate(new_with_old);
+  if (!link) throw ArtifactError("NewWithOld link certificate: " + link.message());
+  const Anchor& signer = issuing_anchor(*link, anchors);  // signed by a generation already trusted
+  if (!link->is_ca() || link->subject != signer.certificate.subject) {
+    throw ArtifactError("NewWithOld link certificate is not a CA certificate of the same CA");
+  }
+  auto cert = pki::parse_certificate(self_signed);
+  if (!cert) throw ArtifactError("ca-g" + std::to_string(generation) + ".crt: " + cert.message());
+  if (!cert->is_self_issued() || !cert->is_ca() || !pki::verify_certificate_signature(*cert, cert->public_key)) {
+    throw ArtifactError("ca-g" + std::to_string(generation) + ".crt is not a self-signed CA certificate");
+  }
+  if (cert->subject != link->subject || cert->public_key.spki != link->public_key.spki) {
+    throw ArtifactError("ca-g" + std::to_string(generation) + ".crt does not carry the name and key its NewWithOld link certificate vouches for");
+  }
+  Anchor a;
+  a.generation = generation;
+  a.key_id = pki::key_identifier(cert->public_key);
+  a.certificate = std::move(cert).value();
+  return a;
 }
 
 std::string scope_from_uri(const std::string& uri) {

@@ -27,6 +27,11 @@ struct Anchor {
 // Self-signed CA certificates; the generation comes from a file name "ca-g<N>.crt", else order.
 std::vector<Anchor> load_anchors(const std::vector<std::filesystem::path>& files);
 
+// A rollover seen from the relay: generation `generation` becomes known when its NewWithOld link
+// certificate verifies under a generation already known and the self-signed certificate carries
+// the same name and key. Returns the new anchor; throws ArtifactError saying what does not fit.
+Anchor learn_generation(int generation, BytesView new_with_old, BytesView self_signed, const std::vector<Anchor>& anchors);
+
 struct ListInfo {
   std::string scope;
   int generation = 0;

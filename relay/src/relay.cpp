@@ -134,6 +134,16 @@ Relay::Relay(Config config, bool with_token) : m_config(std::move(config)), m_ht
   m_worker_store = std::make_unique<Store>(m_config.state_dir / "relay.db");
   m_read_store = std::make_unique<Store>(m_config.state_dir / "relay.db");
   m_anchors = load_anchors(m_config.ca_certificates);
+  // Generations learnt from rollovers (import_inbox) since the configuration was written.
+  if (fs::is_directory(m_config.state_dir / "anchors")) {
+    std::vector<fs::path> learnt;
+    for (const auto& e : fs::directory_iterator(m_config.state_dir / "anchors")) learnt.push_back(e.path());
+    std::sort(learnt.begin(), learnt.end());
+    for (Anchor& a : load_anchors(learnt)) {
+      const bool known = std::any_of(m_anchors.begin(), m_anchors.end(), [&](const Anchor& x) { return x.generation == a.generation; });
+      if (!known) m_anchors.push_back(std::move(a));
+    }
+  }
   for (const auto& p : m_config.signer_transport_keys) m_signer_keys.push_back(read_key_or_certificate(p));
   if (!m_config.ldap_uri.empty()) {
     std::string password;

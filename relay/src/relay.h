@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "artifacts.h"
+#include "hanko/transfer/bundle.h"
 #include "config.h"
 #include "http_server.h"
 #include "intake.h"
@@ -93,6 +94,7 @@ class Relay {
   void publish_ldap_object(const std::string& kind);
   void refresh_registry();
   pki::Time now() const;
+  void learn_generations(const transfer::Bundle& b);
 
   Config m_config;
   std::vector<Anchor> m_anchors;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -209,6 +210,30 @@ void plan_certificate(ImportPlan& plan, const std::string& name, BytesView der, 
 
 }  // namespace
 
+// A rollover on the signer reaches the relay as a result bundle holding ca-g<N>.crt and
+// g<N>-NewWithOld.crt: the link certificate, signed by a generation the relay trusts, vouches for
+// the new one, which is kept in state_dir/anchors and trusted from then on (no configuration edit).
+void Relay::learn_generations(const tr::Bundle& b) {
+  static const std::regex link_name(R"(g([0-9]+)-NewWithOld\.crt)");
+  for (std::size_t i = 0; i < b.manifest.size(); ++i) {
+    std::smatch m;
+    const std::string& name = b.manifest[i].name;
+    if (!std::regex_match(name, m, link_name)) continue;
+    const int generation = std::stoi(m[1].str());
+    if (std::any_of(m_anchors.begin(), m_anchors.end(), [&](const Anchor& a) { return a.generation == generation; })) continue;
+    const std::string self_name = "ca-g" + std::to_string(generation) + ".crt";
+    const auto self = std::find_if(b.manifest.begin(), b.manifest.end(), [&](const auto& x) { return x.name == self_name; });
+    if (self == b.manifest.end()) throw ArtifactError(name + " comes without " + self_name);
+    Anchor a = learn_generation(generation, b.parts[i], b.parts[static_cast<std::size_t>(self - b.manifest.begin())], m_anchors);
+    fs::create_directories(m_config.state_dir / "anchors");
+    offline::write_file_atomic(m_config.state_dir / "anchors" / self_name, a.certificate.der);
+    log("CA generation " + std::to_string(generation) + " learnt from its NewWithOld link certificate (" +
+        to_hex(pki::digest(pki::HashAlgorithm::kSha256, a.certificate.der)).substr(0, 16) + "...)");
+    m_worker_store->event(unix_seconds(now()), "generation-learnt", "generation " + std::to_string(generation) + " from " + name);
+    m_anchors.push_back(std::move(a));
+  }
+}
+
 int Relay::import_inbox() {
   Store& store = *m_worker_store;
   tr::SequenceLedger ledger(m_config.state_dir / "ledger");
@@ -266,6 +291,7 @@ int Relay::import_inbox() {
     }
     ImportPlan plan;
     try {
+      learn_generations(b);
       for (std::size_t i = 0; i < b.manifest.size(); ++i) {
         const tr::PartInfo& info = b.manifest[i];
         const Bytes& content = b.parts[i];

@@ -281,6 +281,50 @@ if mount -t tmpfs -o size=256k tmpfs "$rd/htdocs" 2>/dev/null; then
 else
   echo "skip: disk full (mount -t tmpfs not permitted here)"
 fi
+# ----- a relay that knows only generation 1 learns generation 2 from its NewWithOld link certificate --
+r2=$out/relay-g1
+mkdir -p "$r2/inbox"
+cp "$rd/ca-g1.crt" "$r2/"
+printf 'state_dir = state\ninbox = inbox\nsigner_transport_key = %s\nca_certificate = ca-g1.crt\n' \
+  "$work/signer-transport.spki" > "$r2/relay.conf"
+repo=$out/signed-repo
+ca "$hanko" bundle-sign --token hanko-demo --key-label signer-transport-1 --direction result --sequence 1 \
+  --part "ca-g1.crt=application/pkix-cert:$repo/ca-g1.crt" --part "ca-g2.crt=application/pkix-cert:$repo/ca-g2.crt" \
+  --part "g2-NewWithOld.crt=application/pkix-cert:$repo/g2-NewWithOld.crt" --part "g2-full.crl=application/pkix-crl:$repo/g2-full.crl" \
+  --out "$r2/inbox/rollover-1.hkb" "${quorum[@]}" 3<"$work/quorum-passphrases" >/dev/null
+"$relay" import --config "$r2/relay.conf" > "$r2/import.log" 2>&1 || fail "import on the generation-1 relay: $(cat "$r2/import.log")"
+grep -q "CA generation 2 learnt" "$r2/import.log" || fail "generation 2 not learnt: $(cat "$r2/import.log")"
+cmp -s "$r2/state/anchors/ca-g2.crt" "$repo/ca-g2.crt" || fail "the learnt generation is not kept"
+"$relay" publish --config "$r2/relay.conf" > /dev/null 2>&1
+cmp -s "$r2/state/htdocs/g2-full.crl" "$repo/g2-full.crl" || fail "the generation-2 list is not published"
+pass "a relay configured with generation 1 only learns generation 2 from g2-NewWithOld.crt and publishes its list"
+# A forged generation 3: self-signed under the CA's name, with a "link" signed by the forger's key.
+python3 - "$repo/ca-g2.crt" "$r2" <<'PY'
+import datetime, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+real = x509.load_der_x509_certificate(open(sys.argv[1], "rb").read())
+key, other = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+now = datetime.datetime.utcnow()
+def cert(subject_key, signer_key):
+    return (x509.CertificateBuilder().subject_name(real.subject).issuer_name(real.subject).public_key(subject_key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=3650))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(subject_key.public_key()), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(signer_key.public_key()), critical=False)
+            .sign(signer_key, hashes.SHA256()))
+open(sys.argv[2] + "/ca-g3.crt", "wb").write(cert(key, key).public_bytes(serialization.Encoding.DER))
+open(sys.argv[2] + "/g3-NewWithOld.crt", "wb").write(cert(key, other).public_bytes(serialization.Encoding.DER))
+PY
+ca "$hanko" bundle-sign --token hanko-demo --key-label signer-transport-1 --direction result --sequence 2 \
+  --part "ca-g3.crt=application/pkix-cert:$r2/ca-g3.crt" --part "g3-NewWithOld.crt=application/pkix-cert:$r2/g3-NewWithOld.crt" \
+  --out "$r2/inbox/forged-2.hkb" "${quorum[@]}" 3<"$work/quorum-passphrases" >/dev/null
+"$relay" import --config "$r2/relay.conf" > "$r2/import.log" 2>&1 || true  # the refusal is judged below
+[ -f "$r2/inbox/refused/forged-2.hkb.why.txt" ] || fail "a forged generation 3 was not refused: $(cat "$r2/import.log")"
+[ ! -e "$r2/state/anchors/ca-g3.crt" ] || fail "a forged generation 3 was learnt"
+pass "a generation whose link certificate no known generation signed is refused: $(cat "$r2/inbox/refused/forged-2.hkb.why.txt")"
+
 # ----- scheduled release (R21): pre-signed lists wait for their day; the cadence alarm; a later list
 # supersedes the rest. The relay's clock is moved with libfaketime (Debian's faketime).
 faked() { FAKETIME=$1 FAKETIME_DONT_FAKE_MONOTONIC=1 LD_PRELOAD=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 "${@:2}"; }
