@@ -455,6 +455,7 @@ ResultBatch Ca::execute_batch(BatchPlan& plan, const std::vector<Signer*>& signe
   result.results = plan.results;
   // R21: revocations are followed at once by their partition (or ARL) and the fullCRL.
   for (const StoredCrl& l : make_lists({scopes.begin(), scopes.end()}, now, now, signer_for)) result.lists.push_back(l.der);
+  m_store.record_batch_result(to_hex(plan.batch_id), encode_result_batch(result));
   return result;
 }
 

@@ -544,11 +544,57 @@ void cmd_batch(const po::variables_map& vm) {
   const ResultBatch result = o.ca.execute_batch(plan, signers, o.time, keys.signer_for());
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   checkpoint(o, keys);
-  if (!out.empty()) write_new_file(out, encode_result_batch(result));
-  if (!out_bundle.empty()) write_new_file(out_bundle, result_bundle(o.store, *transport, result, published, o.time));
+  try {
+    if (!out.empty()) write_new_file(out, encode_result_batch(result));
+    if (!out_bundle.empty()) write_new_file(out_bundle, result_bundle(o.store, *transport, result, published, o.time));
+  } catch (const std::exception& e) {
+    throw FileError(std::string(e.what()) + ". The batch IS signed and recorded; once the medium is fixed, write its results again: "
+                    "hanko-offline batch-results --state " + o.store.dir().string() + " --batch-id " + to_hex(batch.batch_id) +
+                    (out_bundle.empty() ? " --out FILE" : " --out-bundle FILE"));
+  }
   std::cout << "batch " << to_hex(batch.batch_id) << ": " << plan.certificates.size() << " issued, "
             << plan.revocations.size() << " revoked, " << plan.refused << " refused, " << result.lists.size()
             << " lists, in " << seconds << " s -> " << (out.empty() ? out_bundle : out) << "\n";
+}
+
+// Results lost on the way out (the USB disk full or pulled, a crash after the commit): the
+// batch is never signed twice, but what it produced is written again from the database.
+void cmd_batch_results(const po::variables_map& vm) {
+  Opened o(vm);
+  std::string id = vm["batch-id"].as<std::string>();
+  std::transform(id.begin(), id.end(), id.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  const std::string out = vm.count("out") ? vm["out"].as<std::string>() : "";
+  const std::string out_bundle = vm.count("out-bundle") ? vm["out-bundle"].as<std::string>() : "";
+  if (out.empty() && out_bundle.empty()) throw UsageError("give --out (result batch) or --out-bundle (signed result bundle)");
+  for (const std::string& f : {out, out_bundle}) {
+    if (!f.empty() && std::filesystem::exists(f)) throw UsageError("'" + f + "' exists; results are never overwritten");
+  }
+  const std::optional<Bytes> der = o.store.batch_result(id);
+  if (!der) {
+    throw PolicyError(o.store.batch_seen(id) ? "batch " + id + " was processed, but its results were not kept (processed by an older version, "
+                                                                 "or interrupted before its lists were signed); its certificates are in the database"
+                                             : "this CA processed no batch " + id + "; check the id (hexadecimal, as 'batch' printed it)");
+  }
+  const ResultBatch result = parse_result_batch(*der);
+  std::size_t issued = 0;
+  for (const ItemResult& r : result.results) issued += r.status == ItemStatus::kIssued;
+  if (!out.empty()) write_new_file(out, *der);
+  if (!out_bundle.empty()) {
+    CaKeys keys = open_keys(o.store, vm);
+    HsmSigner transport = transport_signer(o.store, keys);
+    const pki::Certificate repository_signer =
+        repository_signer_certificate(o.ca, transport.public_key(), keys.signer(o.store.current_generation()), o.time);
+    const auto published = signed_repository_files(o.store, transport, repository_signer, o.time);
+    {
+      sql::Transaction txn(o.store.db());
+      o.ca.audit("batch.results", "results of batch " + id + " written again", o.time);
+      txn.commit();
+    }
+    checkpoint(o, keys);
+    write_new_file(out_bundle, result_bundle(o.store, transport, result, published, o.time));
+  }
+  std::cout << "batch " << id << ": " << result.results.size() << " results (" << issued << " issued), " << result.lists.size()
+            << " lists, written again -> " << (out_bundle.empty() ? out : out_bundle) << "\n";
 }
 
 std::vector<AuditCheckpoint> exported_checkpoints(const po::variables_map& vm) {
@@ -788,6 +834,15 @@ std::vector<Command> ca_commands() {
          o.add_options()("out-dir", po::value<std::string>()->required(), "export folder");
        },
        cmd_audit_export},
+      {"batch-results", "write the results of a processed batch again (lost on the way out); nothing is signed twice",
+       [](po::options_description& o) {
+         add_state(o);
+         add_pin_option(o);
+         o.add_options()("batch-id", po::value<std::string>()->required(), "the batch id (hex), as 'batch' printed it")(
+             "out", po::value<std::string>(), "result batch to write (DER)")(
+             "out-bundle", po::value<std::string>(), "result bundle to write, signed with the transport key");
+       },
+       cmd_batch_results},
       {"batch", "check, summarise and sign a request batch; write the result batch",
        [](po::options_description& o) {
          add_state(o);

@@ -289,6 +289,8 @@ CaStore::CaStore(fs::path dir) : m_dir(std::move(dir)), m_lock(m_dir / "lock") {
       throw sql::Error("integrity check failed: " + check.text(0), SQLITE_CORRUPT);
     }
     m_audit = std::make_unique<AuditLog>(*m_db, m_config.system_name);
+    // Added after schema 1 without changing it: states made before simply gain the table.
+    m_db->exec("CREATE TABLE IF NOT EXISTS batch_results (batch_id TEXT PRIMARY KEY, result BLOB NOT NULL)");
     sql::Statement version = m_db->prepare("SELECT value FROM meta WHERE key = 'schema'");
     if (!version.step() || version.text(0) != std::to_string(kSchemaVersion)) {
       throw sql::Error("unknown schema version", SQLITE_CORRUPT);
@@ -634,6 +636,17 @@ void CaStore::record_batch(const std::string& batch_id, pki::Time when, int item
       .bind(4, issued)
       .bind(5, refused)
       .run();
+}
+
+void CaStore::record_batch_result(const std::string& batch_id, BytesView result_der) {
+  m_db->prepare("INSERT OR REPLACE INTO batch_results VALUES (?1, ?2)").bind(1, batch_id).bind(2, result_der).run();
+}
+
+std::optional<Bytes> CaStore::batch_result(const std::string& batch_id) {
+  sql::Statement s = m_db->prepare("SELECT result FROM batch_results WHERE batch_id = ?1");
+  s.bind(1, batch_id);
+  if (!s.step()) return std::nullopt;
+  return s.blob(0);
 }
 
 void CaStore::register_ra_key(const std::string& name, BytesView spki, pki::Time when) {

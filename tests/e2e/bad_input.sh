@@ -151,6 +151,28 @@ expect_item item-6 refused "1024 bits"
 expect_item item-7 refused "no certificate with serial"
 expect_item item-8 refused "already revoked"
 
+# Results lost on the way out (here: a folder that does not exist): the batch stays signed and
+# recorded once, and 'batch-results' writes what it produced again.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null -subj "/C=JP/CN=batch-lost" -outform DER -out "$work/lost.der" 2>/dev/null
+printf 'issue\t%s\tsubscriber-signature\t-%s\n' "$work/lost.der" "$b4" > "$work/lost.tsv"
+"$ra" batch --key "$work/ra.key" --operator ra-1 --manifest "$work/lost.tsv" --out "$work/lost-batch.der" > /dev/null
+if "$hanko" batch --state "$work/ca" --in "$work/lost-batch.der" --out "$work/no-such-folder/result.der" --yes --pin-fd 3 3<"$work/pin" \
+    > /dev/null 2> "$work/stderr"; then
+  fail "results written into a folder that does not exist"
+fi
+grep -q "The batch IS signed and recorded" "$work/stderr" || fail "lost results: unclear error: $(cat "$work/stderr")"
+lost_id=$(sed -n 's/.*--batch-id \([0-9A-F]*\).*/\1/p' "$work/stderr" | head -1)
+[ -n "$lost_id" ] || fail "the error names no batch id: $(cat "$work/stderr")"
+"$hanko" batch-results --state "$work/ca" --batch-id "$lost_id" --out "$work/lost-result.der" > /dev/null || fail "batch-results"
+"$ra" results --in "$work/lost-result.der" --out-dir "$work/lost-out" > "$work/lost.txt" 2>/dev/null
+grep -qP "^item-1\tissued\t" "$work/lost.txt" || fail "re-exported results: $(cat "$work/lost.txt")"
+before=$(snapshot)
+expect_refusal "batch whose results were lost, sent again" "replayed batch is refused whole" "$hanko" batch --state "$work/ca" \
+  --in "$work/lost-batch.der" --out "$work/lost-again.der" --yes --pin-fd 3 3<"$work/pin"
+expect_refusal "results of a batch never processed" "processed no batch 00FF" "$hanko" batch-results --state "$work/ca" \
+  --batch-id 00ff --out "$work/none.der"
+echo "ok  results lost on the way out: 'batch-results' writes them again ($(cut -f1,2 "$work/lost.txt" | tr '\t\n' ' '))"
+
 before=$(snapshot)
 expect_refusal "replayed batch" "replayed batch is refused whole" "$hanko" batch --state "$work/ca" --in "$work/mixed.der" \
   --out "$work/replay.der" --yes --pin-fd 3 3<"$work/pin"

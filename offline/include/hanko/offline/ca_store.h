@@ -169,6 +169,10 @@ class CaStore {
 
   bool batch_seen(const std::string& batch_id);
   void record_batch(const std::string& batch_id, pki::Time when, int items, int issued, int refused);
+  // The encoded result batch, kept so that results lost on their way out (a full or pulled USB
+  // disk, a crash after the commit) can be written again ('batch-results').
+  void record_batch_result(const std::string& batch_id, BytesView result_der);
+  std::optional<Bytes> batch_result(const std::string& batch_id);
 
   void register_ra_key(const std::string& name, BytesView spki, pki::Time when);
   std::optional<Bytes> ra_key(const std::string& name);  // only if active
