@@ -20,6 +20,7 @@
 #include "hanko/offline/command.h"
 #include "hanko/offline/custody.h"
 #include "hanko/offline/files.h"
+#include "hanko/offline/html.h"
 #include "hanko/offline/hsm_signer.h"
 #include "hanko/offline/profiles.h"
 #include "hanko/pki/certificate.h"
@@ -491,19 +492,6 @@ std::vector<std::string> compare_with_golden(const std::vector<json>& golden, co
 
 namespace {
 
-std::string html_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 // The text in the fingerprint QR code: what a phone shows and a witness compares.
 std::string fingerprint_qr_text(const std::string& sha256_hex_text) { return "SHA256:" + sha256_hex_text; }

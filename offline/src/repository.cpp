@@ -2,6 +2,7 @@
 
 #include <cryptopp/osrng.h>
 
+#include "hanko/offline/html.h"
 #include "hanko/offline/profiles.h"
 #include "hanko/pki/cms.h"
 
@@ -11,19 +12,6 @@ namespace {
 
 std::string fingerprint(BytesView digest) { return to_hex(digest, ':'); }
 
-std::string html_escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 struct Listed {
   std::string name;

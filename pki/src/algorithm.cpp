@@ -50,14 +50,6 @@ bool is_pss(SignatureAlgorithm a) {
          a == SignatureAlgorithm::kRsaPssSha512;
 }
 
-const Oid& hash_oid(HashAlgorithm h) {
-  switch (h) {
-    case HashAlgorithm::kSha256: return oid::kSha256;
-    case HashAlgorithm::kSha384: return oid::kSha384;
-    case HashAlgorithm::kSha512: return oid::kSha512;
-  }
-  throw BuildError("unknown hash");
-}
 
 [[noreturn]] void bad_params(std::string_view what, const std::string& detail) {
   throw ParseError(ErrorId::kBadAlgorithmParameters, std::string(what) + ": " + detail);
@@ -395,6 +387,15 @@ bool verify_signature(const PublicKey& key, SignatureAlgorithm algorithm, BytesV
     case SignatureAlgorithm::kEcdsaSha512: return verify_ecdsa<SHA512>(key, data, signature);
   }
   return false;
+}
+
+const Oid& hash_oid(HashAlgorithm h) {
+  switch (h) {
+    case HashAlgorithm::kSha256: return oid::kSha256;
+    case HashAlgorithm::kSha384: return oid::kSha384;
+    case HashAlgorithm::kSha512: return oid::kSha512;
+  }
+  throw BuildError("unknown hash");
 }
 
 }  // namespace hanko::pki

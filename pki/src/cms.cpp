@@ -8,15 +8,6 @@ namespace {
 
 [[noreturn]] void bad(ErrorId id, const std::string& what) { throw ParseError(id, what); }
 
-const Oid& hash_oid_of(HashAlgorithm h) {
-  switch (h) {
-    case HashAlgorithm::kSha256: return oid::kSha256;
-    case HashAlgorithm::kSha384: return oid::kSha384;
-    case HashAlgorithm::kSha512: return oid::kSha512;
-  }
-  throw BuildError("unknown hash algorithm");
-}
-
 // DigestAlgorithmIdentifier: parameters absent (RFC 5754 3) or NULL (what some writers send).
 HashAlgorithm read_digest_algorithm(der::Reader& r, std::string_view what) {
   der::Reader a = r.enter_sequence(what);
@@ -24,13 +15,13 @@ HashAlgorithm read_digest_algorithm(der::Reader& r, std::string_view what) {
   if (!a.at_end()) a.read_null(what);
   a.expect_end(what);
   for (HashAlgorithm h : {HashAlgorithm::kSha256, HashAlgorithm::kSha384, HashAlgorithm::kSha512}) {
-    if (hash_oid_of(h) == algorithm) return h;
+    if (hash_oid(h) == algorithm) return h;
   }
   bad(ErrorId::kUnsupportedAlgorithm, std::string(what) + ": digest algorithm " + algorithm.to_string() + " is not accepted (SHA-256/384/512)");
 }
 
 void write_digest_algorithm(der::Writer& w, HashAlgorithm h) {
-  w.sequence([&](der::Writer& a) { hash_oid_of(h).write(a); });
+  w.sequence([&](der::Writer& a) { hash_oid(h).write(a); });
 }
 
 Bytes encode(const der::Writer::Body& body) {

@@ -142,6 +142,12 @@ signer_round() {
   [ "$n" -gt 0 ] || fail "signer: no request bundle waiting"
 }
 deliver() { for f in "$@"; do cp "$f" "$rd/inbox/.tmp" && mv "$rd/inbox/.tmp" "$rd/inbox/$(basename "$f")"; done; }
+post_one() {  # TAG: one request from the RA, queued, then cut into a batch for the signer
+  "$ra" items --key "$work/ra-operator-1.key" --operator "RA operator 1" --manifest "$out/one.tsv" --id-prefix "$1" --out-dir "$out/$1" >/dev/null
+  post "$out/$1/$1-1.der" >/dev/null
+  for _ in $(seq 100); do [ "$(sqlite3 "$rd/state/relay.db" "select count(*) from requests where state='queued'")" = 0 ] && break; sleep 0.1; done
+  sleep 0.3
+}
 first=$((res_seq + 1))
 signer_round
 deliver $(seq -f "$work/res-%g.hkb" "$first" "$res_seq")
@@ -170,10 +176,7 @@ stop_relay
 printf 'batch_max_age = 0\n' >> "$conf"
 start_relay
 # a batch is needed for the signer round: one more request
-"$ra" items --key "$work/ra-operator-1.key" --operator "RA operator 1" --manifest "$out/one.tsv" --id-prefix round3 --out-dir "$out/round3" >/dev/null
-post "$out/round3/round3-1.der" >/dev/null
-for _ in $(seq 100); do [ "$(sqlite3 "$rd/state/relay.db" "select count(*) from requests where state='queued'")" = 0 ] && break; sleep 0.1; done
-sleep 0.3
+post_one round3
 signer_round --part "old-g2-full.crl=application/pkix-crl:$out/old-g2-full.crl"
 deliver "$work/res-$res_seq.hkb"
 for _ in $(seq 100); do [ -f "$rd/state/archive/res-$res_seq.hkb" ] && break; sleep 0.1; done
@@ -187,10 +190,7 @@ pass "HTTP still serves g2-full number 0x$live"
 # ----- a fingerprints page that does not match its signature (R18) ----------------------------------
 ca "$hanko" publish --state "$work/ca" --out-dir "$out/signed-repo" --sign "${quorum[@]}" 3<"$work/quorum-passphrases" >/dev/null
 sed '0,/SHA-256 ../s//SHA-256 00/' "$out/signed-repo/fingerprints.txt" > "$out/forged-fingerprints.txt"
-"$ra" items --key "$work/ra-operator-1.key" --operator "RA operator 1" --manifest "$out/one.tsv" --id-prefix page --out-dir "$out/page" >/dev/null
-post "$out/page/page-1.der" >/dev/null
-for _ in $(seq 100); do [ "$(sqlite3 "$rd/state/relay.db" "select count(*) from requests where state='queued'")" = 0 ] && break; sleep 0.1; done
-sleep 0.3
+post_one page
 signer_round --part "fingerprints.txt=text/plain:$out/forged-fingerprints.txt" \
   --part "fingerprints.txt.p7s=application/pkcs7-signature:$out/signed-repo/fingerprints.txt.p7s"
 deliver "$work/res-$res_seq.hkb"
@@ -219,10 +219,7 @@ pass "the page as signed is published once the signer answers again: served as $
 "$src/scripts/relay-slapd" stop "$rd/ldap"
 post_round() {  # TAG: one request, a cut, a signer round with fresh lists, import
   local seq=$1
-  "$ra" items --key "$work/ra-operator-1.key" --operator "RA operator 1" --manifest "$out/one.tsv" --id-prefix "round$seq" --out-dir "$out/round$seq" >/dev/null
-  post "$out/round$seq/round$seq-1.der" >/dev/null
-  for _ in $(seq 100); do [ "$(sqlite3 "$rd/state/relay.db" "select count(*) from requests where state='queued'")" = 0 ] && break; sleep 0.1; done
-  sleep 0.3
+  post_one "round$seq"
   rm -rf "$work/lists-$seq" && mkdir -p "$work/lists-$seq"
   ca "$hanko" crl --state "$work/ca" --out-dir "$work/lists-$seq" "${quorum[@]}" 3<"$work/quorum-passphrases" >/dev/null
   local parts=()
@@ -338,10 +335,7 @@ served() {
 rm -rf "$work/sched" && mkdir -p "$work/sched"
 ca "$hanko" crl --state "$work/ca" --scope g2-full --out-dir "$work/sched" --schedule 2 "${quorum[@]}" 3<"$work/quorum-passphrases" >/dev/null
 now_n=$((16#$(number_of < "$work/sched/g2-full.crl")))
-"$ra" items --key "$work/ra-operator-1.key" --operator "RA operator 1" --manifest "$out/one.tsv" --id-prefix sched --out-dir "$out/sched" >/dev/null
-post "$out/sched/sched-1.der" >/dev/null
-for _ in $(seq 100); do [ "$(sqlite3 "$rd/state/relay.db" "select count(*) from requests where state='queued'")" = 0 ] && break; sleep 0.1; done
-sleep 0.3
+post_one sched
 parts=()
 for f in "$work/sched"/*.crl "$work/sched/schedule"/*.crl; do parts+=(--part "$(basename "$f")=application/pkix-crl:$f"); done
 signer_round "${parts[@]}"
@@ -374,10 +368,7 @@ pass "the 24-hour cadence missed for lists without a pre-signed successor: $(gre
 rm -rf "$work/later" && mkdir -p "$work/later"
 ca "$hanko" crl --state "$work/ca" --scope g2-full --out-dir "$work/later" "${quorum[@]}" 3<"$work/quorum-passphrases" >/dev/null
 later_n=$((16#$(number_of < "$work/later/g2-full.crl")))
-"$ra" items --key "$work/ra-operator-1.key" --operator "RA operator 1" --manifest "$out/one.tsv" --id-prefix later --out-dir "$out/later" >/dev/null
-post "$out/later/later-1.der" >/dev/null
-for _ in $(seq 100); do [ "$(sqlite3 "$rd/state/relay.db" "select count(*) from requests where state='queued'")" = 0 ] && break; sleep 0.1; done
-sleep 0.3
+post_one later
 signer_round --part "g2-full.crl=application/pkix-crl:$work/later/g2-full.crl"
 deliver "$work/res-$res_seq.hkb"
 for _ in $(seq 100); do [ "$(served)" = "$later_n" ] && break; sleep 0.1; done

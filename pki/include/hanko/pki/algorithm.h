@@ -30,6 +30,7 @@ HashAlgorithm hash_of(SignatureAlgorithm a);
 KeyAlgorithm key_algorithm_of(SignatureAlgorithm a);
 std::size_t digest_size(HashAlgorithm h);
 Bytes digest(HashAlgorithm h, BytesView data);
+const Oid& hash_oid(HashAlgorithm h);  // id-sha256, id-sha384, id-sha512
 
 // AlgorithmIdentifier: RSA PKCS#1 with an explicit NULL, ECDSA with absent parameters
 // (RFC 4055, RFC 5758), RSASSA-PSS with MGF1 of the same hash and salt = hash length.
