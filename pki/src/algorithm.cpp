@@ -55,18 +55,6 @@ bool is_pss(SignatureAlgorithm a) {
   throw ParseError(ErrorId::kBadAlgorithmParameters, std::string(what) + ": " + detail);
 }
 
-// hashAlgorithm inside RSASSA-PSS-params: parameters absent (RFC 5754) or NULL (RFC 4055).
-HashAlgorithm read_hash_identifier(der::Reader& r, std::string_view what) {
-  der::Reader alg = r.enter_sequence(what);
-  const Oid id = Oid::read(alg, what);
-  if (!alg.at_end()) alg.read_null(what);
-  alg.expect_end(what);
-  for (HashAlgorithm h : {HashAlgorithm::kSha256, HashAlgorithm::kSha384, HashAlgorithm::kSha512}) {
-    if (hash_oid(h) == id) return h;
-  }
-  throw ParseError(ErrorId::kUnsupportedAlgorithm, std::string(what) + ": unsupported hash " + id.to_string());
-}
-
 template <class Hash>
 Bytes hash_with(BytesView data) {
   Hash h;
@@ -396,6 +384,17 @@ const Oid& hash_oid(HashAlgorithm h) {
     case HashAlgorithm::kSha512: return oid::kSha512;
   }
   throw BuildError("unknown hash");
+}
+
+HashAlgorithm read_hash_identifier(der::Reader& r, std::string_view what) {
+  der::Reader alg = r.enter_sequence(what);
+  const Oid id = Oid::read(alg, what);
+  if (!alg.at_end()) alg.read_null(what);
+  alg.expect_end(what);
+  for (HashAlgorithm h : {HashAlgorithm::kSha256, HashAlgorithm::kSha384, HashAlgorithm::kSha512}) {
+    if (hash_oid(h) == id) return h;
+  }
+  throw ParseError(ErrorId::kUnsupportedAlgorithm, std::string(what) + ": unsupported hash " + id.to_string() + " (SHA-256/384/512 are accepted)");
 }
 
 }  // namespace hanko::pki

@@ -8,18 +8,6 @@ namespace {
 
 [[noreturn]] void bad(ErrorId id, const std::string& what) { throw ParseError(id, what); }
 
-// DigestAlgorithmIdentifier: parameters absent (RFC 5754 3) or NULL (what some writers send).
-HashAlgorithm read_digest_algorithm(der::Reader& r, std::string_view what) {
-  der::Reader a = r.enter_sequence(what);
-  const Oid algorithm = Oid::read(a, what);
-  if (!a.at_end()) a.read_null(what);
-  a.expect_end(what);
-  for (HashAlgorithm h : {HashAlgorithm::kSha256, HashAlgorithm::kSha384, HashAlgorithm::kSha512}) {
-    if (hash_oid(h) == algorithm) return h;
-  }
-  bad(ErrorId::kUnsupportedAlgorithm, std::string(what) + ": digest algorithm " + algorithm.to_string() + " is not accepted (SHA-256/384/512)");
-}
-
 void write_digest_algorithm(der::Writer& w, HashAlgorithm h) {
   w.sequence([&](der::Writer& a) { hash_oid(h).write(a); });
 }
@@ -140,7 +128,7 @@ Parsed<SignedData> parse_signed_data(BytesView der) {
     // version 1: no attribute certificates, id-data content, issuerAndSerialNumber signers.
     if (sd.read_small_integer("SignedData version") != 1) bad(ErrorId::kUnsupportedVersion, "SignedData: only version 1 is accepted");
     der::Reader digests = sd.enter_set_of("SignedData digestAlgorithms");
-    while (!digests.at_end()) read_digest_algorithm(digests, "SignedData digestAlgorithm");
+    while (!digests.at_end()) read_hash_identifier(digests, "SignedData digestAlgorithm");
     der::Reader eci = sd.enter_sequence("EncapsulatedContentInfo");
     if (Oid::read(eci, "eContentType") != oid::kCmsData) bad(ErrorId::kUnexpectedTag, "EncapsulatedContentInfo: eContentType is not id-data");
     if (auto content = eci.enter_optional(der::context_constructed(0), "eContent")) {
@@ -172,7 +160,7 @@ Parsed<SignedData> parse_signed_data(BytesView der) {
       info.issuer = Name::read(ias, "SignerInfo issuer");
       info.serial = Serial::read(ias, "SignerInfo serialNumber");
       ias.expect_end("SignerInfo issuerAndSerialNumber");
-      info.digest_algorithm = read_digest_algorithm(si, "SignerInfo digestAlgorithm");
+      info.digest_algorithm = read_hash_identifier(si, "SignerInfo digestAlgorithm");
       if (!si.peek(der::context_constructed(0))) bad(ErrorId::kUnexpectedTag, "SignerInfo: signed attributes are required");
       const der::Element attrs_element = si.read_any("SignerInfo signedAttrs");
       der::Reader(attrs_element.whole).enter_set_of(der::context_constructed(0), "SignerInfo signedAttrs");

@@ -31,6 +31,9 @@ KeyAlgorithm key_algorithm_of(SignatureAlgorithm a);
 std::size_t digest_size(HashAlgorithm h);
 Bytes digest(HashAlgorithm h, BytesView data);
 const Oid& hash_oid(HashAlgorithm h);  // id-sha256, id-sha384, id-sha512
+// A hash AlgorithmIdentifier (in RSASSA-PSS-params, CMS digestAlgorithm): parameters absent
+// (RFC 5754) or NULL (RFC 4055); SHA-256/384/512 only.
+HashAlgorithm read_hash_identifier(der::Reader& r, std::string_view what);
 
 // AlgorithmIdentifier: RSA PKCS#1 with an explicit NULL, ECDSA with absent parameters
 // (RFC 4055, RFC 5758), RSASSA-PSS with MGF1 of the same hash and salt = hash length.
