@@ -240,11 +240,18 @@ done
 grep -q 'repository-behind ldap' "$out/status.txt" || { cat "$out/status.txt"; fail "no alarm while slapd is down"; }
 [ "$code" -ge 1 ] || fail "status exit $code while slapd is down"
 # The metrics follow the watcher's rounds: give it a few under load.
+# Either alarm names LDAP: publications waiting (repository-behind) or the watch failing to fetch
+# as a client (repository-unavailable).
+ldap_alarm='hanko_relay_alarm\{name="repository-(behind|unavailable)",subject="ldap'
 for _ in $(seq 120); do
-  curl -s "$base/metrics" | grep -q 'hanko_relay_alarm{name="repository-behind",subject="ldap"' && break
+  curl -s "$base/metrics" | grep -qE "$ldap_alarm" && break
   sleep 0.25
 done
-curl -s "$base/metrics" | grep -q 'hanko_relay_alarm{name="repository-behind",subject="ldap"' || fail "no metric alarm"
+if ! curl -s "$base/metrics" | grep -qE "$ldap_alarm"; then
+  curl -s -w 'HTTP %{http_code}\n' "$base/metrics" | grep -E 'alarm|HTTP|error' >&2
+  "$relay" status --config "$conf" >&2
+  fail "no metric alarm"
+fi
 pass "slapd down: HTTP published, LDAP waiting, status exits $code: $(grep 'repository-behind' "$out/status.txt" | head -1 | sed 's/^ *//')"
 "$src/scripts/relay-slapd" start "$rd/ldap" "$ldap_port" c=JP "Hanko Demo" >/dev/null
 for _ in $(seq 150); do
