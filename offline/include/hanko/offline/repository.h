@@ -6,7 +6,7 @@
 // The page is signed by the signer's transport key (R4: never the CA key), certified by the CA
 // itself with the repository-signer profile (a certificate for the CA's own equipment). A relying
 // party holding any generation's CA certificate checks the page with `openssl cms -verify`: the
-// signature carries the CA and link certificates a path needs.
+// signature carries the link certificates a path from an older generation needs.
 #include <string>
 #include <vector>
 
