@@ -324,9 +324,8 @@ std::vector<Bytes> Ca::issue(const std::vector<PlannedCertificate>& plans, Signe
 }
 
 std::vector<Bytes> Ca::issue(const std::vector<PlannedCertificate>& plans, const std::vector<Signer*>& signers, Time now) {
-  // Every plan is for the current generation, but an OCSP responder's may be for an older one.
-  KeyGeneration generation = m_store.current_generation();
-  if (!plans.empty() && plans.front().record.generation != generation.number) generation = m_store.generation(plans.front().record.generation);
+  // The current generation's plans, or an OCSP responder's for an older one (Ca::plan decides).
+  const KeyGeneration generation = plans.empty() ? m_store.current_generation() : m_store.generation(plans.front().record.generation);
   for (const PlannedCertificate& p : plans) {
     if (p.record.generation != generation.number) throw PolicyError("plans of different key generations cannot be signed together");
   }

@@ -366,6 +366,14 @@ HsmSigner transport_signer(CaStore& store, CaKeys& keys) {
   return HsmSigner(session, key, pki::default_signature_algorithm(public_key));
 }
 
+// The repository files with the fingerprints page signed by the transport key, whose certificate
+// is issued first if none is valid long enough (audited).
+std::vector<RepositoryFile> signed_repository(Opened& o, CaKeys& keys, HsmSigner& transport) {
+  const pki::Certificate certificate =
+      repository_signer_certificate(o.ca, transport.public_key(), keys.signer(o.store.current_generation()), o.time);
+  return signed_repository_files(o.store, transport, certificate, o.time);
+}
+
 void cmd_publish(const po::variables_map& vm) {
   const fs::path out = vm["out-dir"].as<std::string>();
   std::optional<Opened> opened;
@@ -376,23 +384,16 @@ void cmd_publish(const po::variables_map& vm) {
     // Signing may certify the transport key first (R4: the CA's own equipment): audited.
     opened.emplace(vm);
     keys.emplace(open_keys(opened->store, vm));
-    HsmSigner signer = transport_signer(opened->store, *keys);
-    const pki::Certificate certificate = repository_signer_certificate(
-        opened->ca, signer.public_key(), keys->signer(opened->store.current_generation()), opened->time);
-    files = signed_repository_files(opened->store, signer, certificate, opened->time);
+    HsmSigner transport = transport_signer(opened->store, *keys);
+    files = signed_repository(*opened, *keys, transport);
   } else {
     plain.emplace(vm["state"].as<std::string>());
     files = repository_files(*plain);
   }
   CaStore& store = opened ? opened->store : *plain;
   fs::create_directories(out);
-  for (const KeyGeneration& g : store.generations()) write_file_atomic(out / ("ca-g" + std::to_string(g.number) + ".crt"), g.certificate);
+  for (const NamedCertificate& c : ca_and_link_certificates(store)) write_file_atomic(out / c.name, c.der);
   write_file_atomic(out / "ca.crt", store.current_generation().certificate);
-  for (const CertificateRecord& r : store.certificates_of_kind(CertificateKind::kLink)) {
-    // NewWithOld is signed by the old generation; OldWithNew by the new one.
-    const int new_generation = r.profile == "NewWithOld" ? r.generation + 1 : r.generation;
-    write_file_atomic(out / ("g" + std::to_string(new_generation) + "-" + r.profile + ".crt"), r.der);
-  }
   for (const CertificateRecord& r : store.certificates_of_kind(CertificateKind::kCross)) {
     write_file_atomic(out / ("cross-" + r.serial.hex() + ".crt"), r.der);
   }
@@ -484,13 +485,7 @@ Bytes result_bundle(CaStore& store, pki::Signer& transport, const ResultBatch& r
                     pki::Time now) {
   std::vector<transfer::Part> parts;
   parts.push_back({"result-batch.der", "application/vnd.hanko.result-batch", encode_result_batch(result)});
-  for (const KeyGeneration& g : store.generations()) {
-    parts.push_back({"ca-g" + std::to_string(g.number) + ".crt", "application/pkix-cert", g.certificate});
-  }
-  for (const CertificateRecord& r : store.certificates_of_kind(CertificateKind::kLink)) {
-    const int new_generation = r.profile == "NewWithOld" ? r.generation + 1 : r.generation;
-    parts.push_back({"g" + std::to_string(new_generation) + "-" + r.profile + ".crt", "application/pkix-cert", r.der});
-  }
+  for (const NamedCertificate& c : ca_and_link_certificates(store)) parts.push_back({c.name, "application/pkix-cert", c.der});
   for (const StoredCrl& l : store.latest_crls()) parts.push_back({l.scope + ".crl", "application/pkix-crl", l.der});
   // The signed fingerprints page and the certificate bundle, for the relay to publish (R18).
   for (const RepositoryFile& f : published) parts.push_back({f.name, f.media_type, f.content});
@@ -534,9 +529,7 @@ void cmd_batch(const po::variables_map& vm) {
   std::vector<RepositoryFile> published;  // a batch changes no CA certificate: signed before it
   if (!out_bundle.empty()) {
     transport.emplace(transport_signer(o.store, keys));
-    const pki::Certificate repository_signer =
-        repository_signer_certificate(o.ca, transport->public_key(), keys.signer(generation), o.time);
-    published = signed_repository_files(o.store, *transport, repository_signer, o.time);
+    published = signed_repository(o, keys, *transport);
   }
   std::vector<pki::Signer*> signers{&keys.signer(generation)};
   for (int i = 1; i < vm["sessions"].as<int>(); ++i) signers.push_back(&keys.extra_signer(generation));
@@ -582,9 +575,7 @@ void cmd_batch_results(const po::variables_map& vm) {
   if (!out_bundle.empty()) {
     CaKeys keys = open_keys(o.store, vm);
     HsmSigner transport = transport_signer(o.store, keys);
-    const pki::Certificate repository_signer =
-        repository_signer_certificate(o.ca, transport.public_key(), keys.signer(o.store.current_generation()), o.time);
-    const auto published = signed_repository_files(o.store, transport, repository_signer, o.time);
+    const std::vector<RepositoryFile> published = signed_repository(o, keys, transport);
     {
       sql::Transaction txn(o.store.db());
       o.ca.audit("batch.results", "results of batch " + id + " written again", o.time);

@@ -18,17 +18,9 @@ struct Listed {
   pki::Certificate certificate;
 };
 
-// The self-signed certificate of every generation, then the link certificates (R12, R18).
 std::vector<Listed> listed_certificates(CaStore& store) {
   std::vector<Listed> out;
-  for (const KeyGeneration& g : store.generations()) {
-    out.push_back({"ca-g" + std::to_string(g.number) + ".crt", pki::parse_certificate(g.certificate).value()});
-  }
-  for (const CertificateRecord& r : store.certificates_of_kind(CertificateKind::kLink)) {
-    // NewWithOld is signed by the old generation; OldWithNew by the new one.
-    const int new_generation = r.profile == "NewWithOld" ? r.generation + 1 : r.generation;
-    out.push_back({"g" + std::to_string(new_generation) + "-" + r.profile + ".crt", pki::parse_certificate(r.der).value()});
-  }
+  for (NamedCertificate& c : ca_and_link_certificates(store)) out.push_back({std::move(c.name), pki::parse_certificate(c.der).value()});
   return out;
 }
 
@@ -59,6 +51,17 @@ std::string fingerprints_html(const std::vector<Listed>& listed) {
 }
 
 }  // namespace
+
+std::vector<NamedCertificate> ca_and_link_certificates(CaStore& store) {
+  std::vector<NamedCertificate> out;
+  for (const KeyGeneration& g : store.generations()) out.push_back({"ca-g" + std::to_string(g.number) + ".crt", g.certificate});
+  for (const CertificateRecord& r : store.certificates_of_kind(CertificateKind::kLink)) {
+    // NewWithOld is signed by the old generation; OldWithNew by the new one.
+    const int new_generation = r.profile == "NewWithOld" ? r.generation + 1 : r.generation;
+    out.push_back({"g" + std::to_string(new_generation) + "-" + r.profile + ".crt", r.der});
+  }
+  return out;
+}
 
 std::vector<RepositoryFile> repository_files(CaStore& store) {
   const std::vector<Listed> listed = listed_certificates(store);

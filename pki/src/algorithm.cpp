@@ -120,8 +120,7 @@ bool verify_ecdsa(const PublicKey& key, BytesView data, BytesView signature) {
   // objects are not shared between threads; the 16 most recent keys.
   struct Entry {
     Bytes id;
-    int uses = 0;
-    std::unique_ptr<Verifier> verifier;  // precomputed, from the second use on
+    std::unique_ptr<Verifier> verifier;  // precomputed, made at the second use
   };
   thread_local std::vector<Entry> cache;
   Bytes id = key.curve.content();
@@ -139,7 +138,7 @@ bool verify_ecdsa(const PublicKey& key, BytesView data, BytesView signature) {
     verifier = one_off.get();
     if (verifier) {
       if (cache.size() == 16) cache.erase(cache.begin());
-      cache.push_back(Entry{std::move(id), 1, nullptr});
+      cache.push_back(Entry{std::move(id), nullptr});
     }
   }
   if (!verifier) return false;

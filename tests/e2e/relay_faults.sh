@@ -324,7 +324,9 @@ PY
 ca "$hanko" bundle-sign --token hanko-demo --key-label signer-transport-1 --direction result --sequence 2 \
   --part "ca-g3.crt=application/pkix-cert:$r2/ca-g3.crt" --part "g3-NewWithOld.crt=application/pkix-cert:$r2/g3-NewWithOld.crt" \
   --out "$r2/inbox/forged-2.hkb" "${quorum[@]}" 3<"$work/quorum-passphrases" >/dev/null
-"$relay" import --config "$r2/relay.conf" > "$r2/import.log" 2>&1 || true  # the refusal is judged below
+# A refused bundle is the relay's verdict, not a failure of the command: import exits 0, imports none.
+"$relay" import --config "$r2/relay.conf" > "$r2/import.log" 2>&1 || fail "import on the generation-1 relay failed: $(cat "$r2/import.log")"
+grep -q "^0 result bundles imported" "$r2/import.log" || fail "the forged generation was imported: $(cat "$r2/import.log")"
 [ -f "$r2/inbox/refused/forged-2.hkb.why.txt" ] || fail "a forged generation 3 was not refused: $(cat "$r2/import.log")"
 [ ! -e "$r2/state/anchors/ca-g3.crt" ] || fail "a forged generation 3 was learnt"
 pass "a generation whose link certificate no known generation signed is refused: $(cat "$r2/inbox/refused/forged-2.hkb.why.txt")"

@@ -23,6 +23,14 @@ struct RepositoryFile {
 
 inline constexpr const char* kRepositorySignerProfile = "repository-signer";
 
+// The self-signed certificate of every generation ("ca-g<N>.crt") and the link certificates
+// ("g<N>-NewWithOld.crt", "g<N>-OldWithNew.crt", N the newer generation), as published.
+struct NamedCertificate {
+  std::string name;
+  Bytes der;
+};
+std::vector<NamedCertificate> ca_and_link_certificates(CaStore& store);
+
 // fingerprints.txt, fingerprints.html and ca-certs.p7c, unsigned.
 std::vector<RepositoryFile> repository_files(CaStore& store);
 
