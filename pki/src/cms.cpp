@@ -195,9 +195,8 @@ Parsed<SignedData> parse_signed_data(BytesView der) {
       }
       // signatureAlgorithm: as in X.509, or rsaEncryption (what OpenSSL writes) with the digest above.
       {
-        der::Reader peek(si.read_any("SignerInfo signatureAlgorithm").whole);
-        der::Reader copy = peek;
-        der::Reader a = copy.enter_sequence("SignerInfo signatureAlgorithm");
+        const BytesView field = si.read_any("SignerInfo signatureAlgorithm").whole;
+        der::Reader a = der::Reader(field).enter_sequence("SignerInfo signatureAlgorithm");
         if (Oid::read(a, "signatureAlgorithm") == oid::kRsaEncryption) {
           if (!a.at_end()) a.read_null("signatureAlgorithm parameters");
           a.expect_end("signatureAlgorithm");
@@ -207,7 +206,8 @@ Parsed<SignedData> parse_signed_data(BytesView der) {
             case HashAlgorithm::kSha512: info.signature_algorithm = SignatureAlgorithm::kRsaPkcs1Sha512; break;
           }
         } else {
-          info.signature_algorithm = read_algorithm_identifier(peek, "SignerInfo signatureAlgorithm");
+          der::Reader whole(field);
+          info.signature_algorithm = read_algorithm_identifier(whole, "SignerInfo signatureAlgorithm");
           if (hash_of(info.signature_algorithm) != info.digest_algorithm) {
             bad(ErrorId::kAlgorithmMismatch, "SignerInfo: signature and digest algorithms use different hashes");
           }
