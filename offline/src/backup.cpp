@@ -162,6 +162,13 @@ Bytes hmac_sha256(const hsm::Secret& key, BytesView data) {
   return out;
 }
 
+hsm::Secret database_key(const hsm::Secret& mac_key) {
+  Bytes key = hmac_sha256(mac_key, BytesView(reinterpret_cast<const std::uint8_t*>(kDatabaseKeyLabel.data()), kDatabaseKeyLabel.size()));
+  hsm::Secret out{BytesView(key)};
+  std::fill(key.begin(), key.end(), std::uint8_t{0});
+  return out;
+}
+
 std::string Manifest::serialize() const {
   std::ostringstream o;
   o << "hanko-backup\t1\n";

@@ -19,6 +19,7 @@
 #include "hanko/offline/ca.h"
 #include "hanko/offline/ca_keys.h"
 #include "hanko/offline/command.h"
+#include "hanko/offline/database_key.h"
 #include "hanko/offline/people.h"
 #include "hanko/offline/custody.h"
 #include "hanko/offline/hsm_signer.h"
@@ -286,7 +287,16 @@ void cmd_backup(const po::variables_map& vm) {
   fs::create_directories(partial / "keys");
   try {
     // A consistent snapshot while the lock keeps every other command out.
-    store.db().prepare("VACUUM INTO ?1").bind(1, (partial / "ca.db").string()).run();
+    // R42: an encrypted database stays encrypted in the set, under the key the backup center
+    // derives from the backup key (see backup.h).
+    Bytes set_key;
+    if (!store.config().database_key.empty()) {
+      set_key = session.hmac_sha256(*mac, BytesView(reinterpret_cast<const std::uint8_t*>(backup::kDatabaseKeyLabel.data()),
+                                                    backup::kDatabaseKeyLabel.size()));
+    }
+    const hsm::Secret copy_key{BytesView(set_key)};
+    std::fill(set_key.begin(), set_key.end(), std::uint8_t{0});
+    store.db().export_to((partial / "ca.db").string(), copy_key.view());
     std::vector<std::string> names{"ca.db"};
     for (const char* f : {"ca.conf", "profiles.conf", "audit.spki", "transport.spki", backup::kBackupKeyFile}) {
       if (!fs::exists(store.dir() / f)) continue;
@@ -395,6 +405,7 @@ void cmd_restore(const po::variables_map& vm) {
   fs::create_directories(partial);
   std::unique_ptr<TokenAccess> token;
   std::vector<hsm::KeyPair> created;
+  std::string created_database_key;
   try {
     for (const backup::FileRecord& f : manifest.files) {
       if (f.name.rfind("keys/", 0) == 0 || f.name == "ca.conf") continue;
@@ -404,6 +415,9 @@ void cmd_restore(const po::variables_map& vm) {
     config.module = vm["module"].as<std::string>();
     config.token = vm["token"].as<std::string>();
     write_new_file(partial / "ca.conf", view(config.serialize()));
+    // R42: an encrypted set opens with the key derived from the backup key; the restored state is
+    // encrypted again, at the end, under a key of the new token.
+    if (!config.database_key.empty()) DatabaseKeys::remember(config, backup::database_key(backup::derive_mac_key(backup_key)));
     auto store = std::make_unique<CaStore>(partial);
     store->check_clock(time);
     if (ca_fingerprint(*store) != manifest.ca_fingerprint) throw BackupError("the set's database belongs to another CA than its manifest");
@@ -484,6 +498,22 @@ void cmd_restore(const po::variables_map& vm) {
     checkpoint(*store, session, time);
     const AuditLog::Verification v = store->audit().verify(audit_public);
     if (!v.ok) throw BackupError("the restored audit log does not verify: " + v.problem);
+    CaConfig final_config = config;
+    if (final_config.database_key.empty() && vm.count("encrypt-database")) final_config.database_key = store->generation(1).key_label + "-database";
+    if (!final_config.database_key.empty()) {
+      if (!session.find_secret_key(final_config.database_key)) {
+        create_database_token_key(session, final_config.database_key);
+        created_database_key = final_config.database_key;
+      }
+      const hsm::Secret key = database_key(session, final_config.database_key);
+      store->db().export_to((partial / "ca.db.encrypted").string(), key.view());
+      store.reset();
+      for (const char* f : {"ca.db", "ca.db-wal", "ca.db-shm", "ca.conf"}) fs::remove(partial / f);
+      fs::rename(partial / "ca.db.encrypted", partial / "ca.db");
+      write_new_file(partial / "ca.conf", view(final_config.serialize()));
+      DatabaseKeys::remember(final_config, key);
+      store = std::make_unique<CaStore>(partial);  // proves the new key opens it
+    }
     store.reset();
     backup::publish_folder(partial, state);
     std::cout << "restored CA '" << manifest.ca_subject << "' into " << state.string() << " with token '" << config.token << "': "
@@ -494,6 +524,12 @@ void cmd_restore(const po::variables_map& vm) {
     for (const hsm::KeyPair& k : created) {
       try {
         token->session->destroy_key_pair(k);
+      } catch (const std::exception&) {
+      }
+    }
+    if (!created_database_key.empty()) {
+      try {
+        if (const auto k = token->session->find_secret_key(created_database_key)) token->session->destroy_object(*k);
       } catch (const std::exception&) {
       }
     }
@@ -626,6 +662,7 @@ std::vector<Command> backup_commands() {
              "destroyed", po::value<std::vector<std::string>>(), "a key destruction notice (also read: *.destroyed beside the set)")(
              "crl-number-skip", po::value<std::int64_t>()->default_value(1000000),
              "advance every list's CRL number by this much (lists signed after the backup must never be reused)")(
+             "encrypt-database", "encrypt the restored CA database (R42) when the set's was not; an encrypted set is always restored encrypted")(
              "operator", po::value<std::string>(), "who runs this command (recorded in the audit log)");
        },
        cmd_restore},

@@ -8,6 +8,7 @@
 #include "hanko/hsm/error.h"
 #include "hanko/offline/ca.h"
 #include "hanko/offline/ca_keys.h"
+#include "hanko/offline/database_key.h"
 #include "hanko/offline/command.h"
 #include "hanko/offline/people.h"
 #include "hanko/offline/repository.h"
@@ -143,8 +144,15 @@ void cmd_init(const po::variables_map& vm) {
     // certificates and lists only).
     std::optional<hsm::KeyPair> transport;
     const hsm::KeyPair audit_key = token.session->generate_key_pair(hsm::KeyType::EcP256, config.audit_key, backup);
+    bool made_database_key = false;
     try {
       if (!config.transport_key.empty()) transport = token.session->generate_key_pair(hsm::KeyType::EcP256, config.transport_key, backup);
+      if (vm.count("encrypt-database")) {
+        config.database_key = key_label + "-database";
+        create_database_token_key(*token.session, config.database_key);
+        made_database_key = true;
+        DatabaseKeys::remember(config, database_key(*token.session, config.database_key));
+      }
       CaStore::create(state_dir, config, first, record, time);
       write_new_file(state_dir / "profiles.conf", view(default_profiles_text()));
       write_new_file(state_dir / "audit.spki", token.session->public_key_info(audit_key));
@@ -161,6 +169,9 @@ void cmd_init(const po::variables_map& vm) {
     } catch (...) {
       token.session->destroy_key_pair(audit_key);
       if (transport) token.session->destroy_key_pair(*transport);
+      if (made_database_key) {
+        if (const auto k = token.session->find_secret_key(config.database_key)) token.session->destroy_object(*k);
+      }
       throw;
     }
     const pki::Certificate cert = pki::parse_certificate(first.certificate).value();
@@ -169,7 +180,8 @@ void cmd_init(const po::variables_map& vm) {
               << "  key       " << cert.public_key.description() << " '" << key_label << "' in token '" << config.token << "'\n"
               << "  validity  " << pki::format_time(cert.not_before) << " to " << pki::format_time(cert.not_after) << "\n"
               << "  SHA-256   " << fingerprint(cert.fingerprint_sha256()) << "\n"
-              << "  SHA-1     " << fingerprint(cert.fingerprint_sha1()) << "\n";
+              << "  SHA-1     " << fingerprint(cert.fingerprint_sha1()) << "\n"
+              << "  database  " << (config.database_key.empty() ? "not encrypted (R42: use --encrypt-database)" : "encrypted under token key '" + config.database_key + "' (R42)") << "\n";
   } catch (...) {
     // Nothing usable was recorded, so the new key must not stay behind in the token.
     token.session->destroy_key_pair(key);
@@ -339,7 +351,8 @@ void cmd_status(const po::variables_map& vm) {
   const pki::Time time = now();
   std::cout << "CA state " << store.dir().string() << (store.terminated() ? " (TERMINATED)" : "") << "\n"
             << "  token " << store.config().token << " via " << store.config().module << "\n"
-            << "  identity " << store.identity() << " (pin it with --expect-ca)\n";
+            << "  identity " << store.identity() << " (pin it with --expect-ca)\n"
+            << "  database " << (store.config().database_key.empty() ? "not encrypted (R42 asks for encryption: restore a backup with --encrypt-database)" : "encrypted under token key '" + store.config().database_key + "' (R42)") << "\n";
   for (const KeyGeneration& g : store.generations()) {
     const pki::Certificate c = pki::parse_certificate(g.certificate).value();
     std::cout << "  generation " << g.number << " [" << generation_status_name(g.status) << "] key '" << g.key_label
@@ -655,6 +668,12 @@ void add_state(po::options_description& o) {
       "operator", po::value<std::string>(), "who runs this command (recorded in the audit log)");
 }
 
+// Commands that only read: an encrypted database (R42) still needs the token's PIN.
+void add_state_for_reading(po::options_description& o) {
+  add_state(o);
+  add_pin_option(o);
+}
+
 void add_request_options(po::options_description& o) {
   o.add_options()("csr", po::value<std::string>()->required(), "PKCS#10 request (DER or PEM)")(
       "out", po::value<std::string>()->required(), "where to write the certificate (DER; never overwritten)")(
@@ -718,6 +737,8 @@ std::vector<Command> ca_commands() {
              "transport-key-label", po::value<std::string>(), "also make a P-256 key that signs result bundles (not the CA key, R4)")(
              "audit-key-label", po::value<std::string>(), "label of the key that signs audit checkpoints (default: KEY-LABEL-audit)")(
              "backup", "make every key of the CA backup-able: it may leave the token only wrapped under the trusted backup key (R7)")(
+             "encrypt-database", "encrypt the CA database at rest (R42) under a key only this token computes; every later "
+                                 "command that reads the database then needs the PIN or the custodians' shares")(
              "operator", po::value<std::string>(), "who runs this command (recorded in the audit log)");
        },
        cmd_init},
@@ -743,6 +764,7 @@ std::vector<Command> ca_commands() {
       {"cross-import", "take in the certificate the Bridge CA issued to this CA (R13)",
        [](po::options_description& o) {
          add_state(o);
+         add_pin_option(o);
          o.add_options()("certificate", po::value<std::string>()->required(), "the Bridge CA's certificate for us (DER or PEM)");
        },
        cmd_cross_import},
@@ -792,7 +814,7 @@ std::vector<Command> ca_commands() {
              "out-dir", po::value<std::string>()->required(), "folder for the lists");
        },
        cmd_terminate},
-      {"status", "keys, generations, counts and the next lists due", add_state, cmd_status},
+      {"status", "keys, generations, counts and the next lists due", add_state_for_reading, cmd_status},
       {"publish", "write the repository: CA, link and cross certificates, latest lists, fingerprints",
        [](po::options_description& o) {
          add_state(o);
@@ -801,10 +823,11 @@ std::vector<Command> ca_commands() {
              "sign", "sign the fingerprints page (CMS) with the transport key, certified by the CA (R18); needs the token");
        },
        cmd_publish},
-      {"profiles", "list the certificate profiles", add_state, cmd_profiles},
+      {"profiles", "list the certificate profiles", add_state_for_reading, cmd_profiles},
       {"ra-register", "register an RA operator's public key (items must be signed with it)",
        [](po::options_description& o) {
          add_state(o);
+         add_pin_option(o);
          add_approval_options(o);
          o.add_options()("name", po::value<std::string>()->required(), "RA operator name as it appears in items")(
              "key", po::value<std::string>()->required(), "SubjectPublicKeyInfo (DER or PEM)");
@@ -813,6 +836,7 @@ std::vector<Command> ca_commands() {
       {"audit-verify", "check the audit log's hash chain and signed checkpoints (R41)",
        [](po::options_description& o) {
          add_state(o);
+         add_pin_option(o);
          add_identity_options(o);
          o.add_options()("checkpoint", po::value<std::vector<std::string>>(), "a checkpoint exported earlier (detects a cut log); repeatable")(
              "audit-key", po::value<std::string>(), "the audit public key (default: the state's audit.spki)");
@@ -821,6 +845,7 @@ std::vector<Command> ca_commands() {
       {"audit-export", "export the audit log and its checkpoints for the log inspector",
        [](po::options_description& o) {
          add_state(o);
+         add_pin_option(o);
          add_identity_options(o);
          o.add_options()("out-dir", po::value<std::string>()->required(), "export folder");
        },

@@ -1,5 +1,7 @@
 #include "hanko/offline/ca_store.h"
 
+#include "hanko/offline/database_key.h"
+
 #include <cctype>
 
 #include <sstream>
@@ -177,6 +179,7 @@ std::string CaConfig::serialize() const {
   out << "partition_size = " << partition_size << "\n";
   if (!transport_key.empty()) out << "transport_key = " << transport_key << "\n";
   if (!audit_key.empty()) out << "audit_key = " << audit_key << "\n";
+  if (!database_key.empty()) out << "database_key = " << database_key << "\n";
   out << "system_name = " << system_name << "\n";
   return out.str();
 }
@@ -216,6 +219,7 @@ CaConfig CaConfig::parse(std::string_view text) {
     else if (key == "partition_size") c.partition_size = integer(value, 1, 100000000);
     else if (key == "transport_key") c.transport_key = value;
     else if (key == "audit_key") c.audit_key = value;
+    else if (key == "database_key") c.database_key = value;
     else if (key == "system_name") c.system_name = value;
     else throw bad("unknown setting '" + key + "'");
   }
@@ -257,7 +261,8 @@ void CaStore::create(const fs::path& dir, const CaConfig& config, const KeyGener
   write_new_file(dir / "ca.conf", view(config.serialize()));
   {
     write_new_file(dir / "ca.db", {}, 0600);  // SQLite keeps the mode of an existing file
-    sql::Database db((dir / "ca.db").string(), true);
+    const hsm::Secret key = config.database_key.empty() ? hsm::Secret() : DatabaseKeys::for_config(config);
+    sql::Database db((dir / "ca.db").string(), true, key.view());
     sql::Transaction txn(db);
     db.exec(kSchema);
     db.exec(AuditLog::kSchema);
@@ -282,11 +287,15 @@ CaStore::CaStore(fs::path dir) : m_dir(std::move(dir)), m_lock(m_dir / "lock") {
     throw FileError("'" + m_dir.string() + "' is not a CA state folder (no ca.conf or ca.db); run 'hanko-offline init' first");
   }
   m_config = CaConfig::parse(read_text_file(m_dir / "ca.conf", 1 << 20));
+  // R42: an encrypted database needs its key from the token before anything is read.
+  const hsm::Secret key = m_config.database_key.empty() ? hsm::Secret() : DatabaseKeys::for_config(m_config);
   try {
-    m_db = std::make_unique<sql::Database>((m_dir / "ca.db").string(), false);
+    m_db = std::make_unique<sql::Database>((m_dir / "ca.db").string(), false, key.view());
     sql::Statement check = m_db->prepare("PRAGMA quick_check");
     if (!check.step() || check.text(0) != "ok") {
-      throw sql::Error("integrity check failed: " + check.text(0), SQLITE_CORRUPT);
+      std::string first = check.text(0);
+      if (const auto eol = first.find('\n'); eol != std::string::npos) first = first.substr(0, first.find('\n', eol + 1)) + " ...";
+      throw sql::Error("integrity check failed: " + first, SQLITE_CORRUPT);
     }
     m_audit = std::make_unique<AuditLog>(*m_db, m_config.system_name);
     // Added after schema 1 without changing it: states made before simply gain the table.
@@ -296,6 +305,10 @@ CaStore::CaStore(fs::path dir) : m_dir(std::move(dir)), m_lock(m_dir / "lock") {
       throw sql::Error("unknown schema version", SQLITE_CORRUPT);
     }
   } catch (const sql::Error& e) {
+    if (!m_config.database_key.empty() && (e.code() & 0xff) == SQLITE_NOTADB) {
+      throw FileError("the CA database '" + (m_dir / "ca.db").string() + "' cannot be decrypted with the key of token '" +
+                      m_config.token + "': this is not the token of this CA, or the file is damaged (restore it from the latest backup)");
+    }
     throw FileError("the CA database '" + (m_dir / "ca.db").string() + "' is damaged (" + e.what() +
                     "); restore it from the latest backup");
   }
@@ -550,7 +563,7 @@ void CaStore::for_each_revoked(int generation, ListKind kind, const std::string&
 
 std::uint64_t CaStore::reserve_crl_number(const std::string& scope) {
   sql::Transaction txn(*m_db);
-  m_db->prepare("INSERT INTO crl_numbers VALUES (?1, 0) ON CONFLICT(scope) DO NOTHING").bind(1, scope).run();
+  m_db->prepare("INSERT OR IGNORE INTO crl_numbers VALUES (?1, 0)").bind(1, scope).run();
   m_db->prepare("UPDATE crl_numbers SET last = last + 1 WHERE scope = ?1").bind(1, scope).run();
   sql::Statement s = m_db->prepare("SELECT last FROM crl_numbers WHERE scope = ?1");
   s.bind(1, scope);
@@ -612,7 +625,7 @@ std::vector<CrossPair> CaStore::cross_pairs() {
 
 std::uint64_t CaStore::next_result_sequence() {
   sql::Transaction txn(*m_db);
-  m_db->prepare("INSERT INTO meta VALUES ('result_sequence', '0') ON CONFLICT(key) DO NOTHING").run();
+  m_db->prepare("INSERT OR IGNORE INTO meta VALUES ('result_sequence', '0')").run();
   m_db->prepare("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'result_sequence'").run();
   sql::Statement s = m_db->prepare("SELECT value FROM meta WHERE key = 'result_sequence'");
   s.step();

@@ -198,7 +198,10 @@ std::vector<Command> ceremony_commands() {
        },
        cmd_share_print, "share"},
       {"people", "list the people registered on the signer and their roles (R50)",
-       [](po::options_description& o) { o.add_options()("state", po::value<std::string>()->required(), "CA state folder"); },
+       [](po::options_description& o) {
+         o.add_options()("state", po::value<std::string>()->required(), "CA state folder");
+         add_pin_option(o);  // an encrypted database (R42) opens with the token
+       },
        cmd_people},
   };
 }

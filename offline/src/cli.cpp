@@ -1,9 +1,13 @@
 #include "hanko/offline/cli.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <iostream>
 
 #include "hanko/offline/ca_store.h"
+#include "hanko/offline/database_key.h"
+#include "hanko/offline/profiles.h"
 #include "hanko/offline/command.h"
 #include "hanko/offline/network_guard.h"
 
@@ -90,6 +94,16 @@ int run_cli(int argc, char** argv) {
     if (touches_keys_or_state(name) && (vm.count("require-air-gap") || air_gap_required())) {
       check_no_network();
     }
+    // R42: an encrypted CA database opens with the key its token computes, after a login with
+    // this command's PIN (read once, shared with the signing keys).
+    DatabaseKeys::set_source([&vm, name](const CaConfig& config) {
+      if (!vm.count("pin-fd") && !vm.count("share") && !::isatty(STDIN_FILENO)) {
+        throw PolicyError("the CA database is encrypted (R42) and opens only with its token: give '" + std::string(kProgram) + " " + name +
+                          "' the PIN with --pin-fd or the custodians' --share files");
+      }
+      TokenAccess token(config.module, config.token, obtain_user_pin(vm), false);
+      return database_key(*token.session, config.database_key);
+    });
     if (vm.count("expect-ca")) {
       if (!vm.count("state")) throw UsageError("--expect-ca needs the CA state (--state)");
       CaStore(vm["state"].as<std::string>()).check_identity(vm["expect-ca"].as<std::string>());

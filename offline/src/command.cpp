@@ -33,7 +33,9 @@ hsm::Secret obtain_secret(const po::variables_map& vm, const char* fd_option, co
   return hsm::prompt_secret(prompt);
 }
 
-hsm::Secret obtain_user_pin(const po::variables_map& vm) {
+namespace {
+
+hsm::Secret read_user_pin(const po::variables_map& vm) {
   if (!vm.count("share")) return obtain_secret(vm, "pin-fd", "User PIN of the token: ");
   if (vm.count("pin-fd")) throw UsageError("give either --pin-fd or custodians' --share files, not both");
   const auto files = vm["share"].as<std::vector<std::string>>();
@@ -51,6 +53,16 @@ hsm::Secret obtain_user_pin(const po::variables_map& vm) {
     std::cerr << "\n";
   }
   return pin_from_secret(quorum.recover());
+}
+
+}  // namespace
+
+hsm::Secret obtain_user_pin(const po::variables_map& vm) {
+  // Read once per process: the database key (R42) and the signing keys both need the login, and
+  // a descriptor or the custodians' shares can be read only once.
+  static std::optional<hsm::Secret> pin;
+  if (!pin) pin = read_user_pin(vm);
+  return hsm::Secret(pin->view());
 }
 
 void add_module_option(po::options_description& o) {

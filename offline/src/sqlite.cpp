@@ -1,8 +1,44 @@
 #include "hanko/offline/sqlite.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "hanko/hsm/secret.h"
+
 namespace hanko::offline::sql {
 
-Database::Database(const std::string& path, bool create) {
+namespace {
+
+// SQLCipher's raw-key form, x'<64 hex digits>': the 32 bytes are the AES key itself, no
+// passphrase stretching (the key is random and comes from the token). Wiped after use.
+hsm::Secret raw_key_spec(BytesView key) {
+  if (key.size() != 32) throw Error("database key must be 32 bytes", SQLITE_MISUSE);
+  static const char* const kHex = "0123456789abcdef";
+  Bytes spec(3 + 64);
+  spec[0] = 'x';
+  spec[1] = '\'';
+  for (std::size_t i = 0; i < 32; ++i) {
+    spec[2 + 2 * i] = static_cast<std::uint8_t>(kHex[key[i] >> 4]);
+    spec[3 + 2 * i] = static_cast<std::uint8_t>(kHex[key[i] & 15]);
+  }
+  spec[66] = '\'';
+  hsm::Secret out{BytesView(spec)};
+  std::fill(spec.begin(), spec.end(), std::uint8_t{0});
+  return out;
+}
+
+}  // namespace
+
+#ifdef HANKO_SQLCIPHER
+bool Database::encryption_available() noexcept { return true; }
+#else
+bool Database::encryption_available() noexcept { return false; }
+#endif
+
+Database::Database(const std::string& path, bool create, BytesView key) {
   const int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_FULLMUTEX;
   const int rc = sqlite3_open_v2(path.c_str(), &m_db, flags, nullptr);
   if (rc != SQLITE_OK) {
@@ -13,6 +49,27 @@ Database::Database(const std::string& path, bool create) {
   }
   sqlite3_extended_result_codes(m_db, 1);
   sqlite3_busy_timeout(m_db, 5000);
+  if (!key.empty()) {
+#ifdef HANKO_SQLCIPHER
+    const hsm::Secret spec = raw_key_spec(key);
+    if (const int krc = sqlite3_key(m_db, spec.view().data(), static_cast<int>(spec.view().size())); krc != SQLITE_OK) {
+      sqlite3_close(m_db);
+      m_db = nullptr;
+      throw Error("cannot set the key of database '" + path + "'", krc);
+    }
+#else
+    sqlite3_close(m_db);
+    m_db = nullptr;
+    throw Error("database '" + path + "' is encrypted, and this program's SQLite cannot decrypt", SQLITE_NOTADB);
+#endif
+  }
+  // The first read proves the key (SQLCipher checks each page's HMAC): a wrong key fails here.
+  if (const int prc = sqlite3_exec(m_db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr); prc != SQLITE_OK) {
+    const std::string message = sqlite3_errmsg(m_db);
+    sqlite3_close(m_db);
+    m_db = nullptr;
+    throw Error("cannot read database '" + path + "': " + message, prc);
+  }
   // FULL: every commit reaches the disk before it returns; a power cut loses nothing committed.
   exec("PRAGMA journal_mode=WAL");
   exec("PRAGMA synchronous=FULL");
@@ -33,6 +90,30 @@ void Database::exec(const char* sql) {
 }
 
 Statement Database::prepare(const char* sql) { return Statement(m_db, sql); }
+
+void Database::export_to(const std::string& path, BytesView key) {
+  // ATTACH opens with this connection's flags, which may lack CREATE; the copy is owner-only.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) throw Error("cannot create '" + path + "': " + std::strerror(errno), SQLITE_CANTOPEN);
+  ::close(fd);
+#ifdef HANKO_SQLCIPHER
+  // ATTACH ... KEY with bound parameters: the key never becomes SQL text.
+  const hsm::Secret spec = key.empty() ? hsm::Secret() : raw_key_spec(key);
+  Statement attach(m_db, "ATTACH DATABASE ?1 AS export KEY ?2");
+  attach.bind(1, path).bind_secret(2, spec.view());
+  attach.run();
+  try {
+    exec("SELECT sqlcipher_export('export')");
+  } catch (...) {
+    sqlite3_exec(m_db, "DETACH DATABASE export", nullptr, nullptr, nullptr);
+    throw;
+  }
+  exec("DETACH DATABASE export");
+#else
+  if (!key.empty()) throw Error("this program's SQLite cannot encrypt '" + path + "'", SQLITE_MISUSE);
+  prepare("VACUUM INTO ?1").bind(1, path).run();
+#endif
+}
 
 Statement::Statement(sqlite3* db, const char* sql) : m_db(db) {
   const int rc = sqlite3_prepare_v2(db, sql, -1, &m_stmt, nullptr);
@@ -63,6 +144,13 @@ Statement& Statement::bind(int index, BytesView value) {
   static const std::uint8_t kEmpty = 0;
   const void* data = value.empty() ? &kEmpty : value.data();
   if (const int rc = sqlite3_bind_blob64(m_stmt, index, data, value.size(), SQLITE_STATIC); rc != SQLITE_OK) fail("bind", rc);
+  return *this;
+}
+
+Statement& Statement::bind_secret(int index, BytesView text) {
+  static const char kEmpty = 0;
+  const char* data = text.empty() ? &kEmpty : reinterpret_cast<const char*>(text.data());
+  if (const int rc = sqlite3_bind_text(m_stmt, index, data, static_cast<int>(text.size()), SQLITE_STATIC); rc != SQLITE_OK) fail("bind", rc);
   return *this;
 }
 

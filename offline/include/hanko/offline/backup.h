@@ -11,6 +11,7 @@
 //   manifest.txt     "hanko-backup 1", then one tab-separated record a line (see Manifest)
 //   manifest.mac     HMAC-SHA256(mac key, manifest.txt), hex
 //   ca.db ca.conf profiles.conf audit.spki [transport.spki] backup-key.txt
+//                    (ca.db encrypted under database_key() when ca.conf names a database_key)
 //   keys/<n>.wrapped the private key of the manifest's n-th key record, PKCS#8 under
 //                    CKM_AES_KEY_WRAP_PAD (RFC 5649)
 #include <filesystem>
@@ -41,6 +42,12 @@ class BackupError : public std::runtime_error {
 // AES key that wraps is used for nothing else.
 hsm::Secret derive_mac_key(const hsm::Secret& backup_key);
 Bytes hmac_sha256(const hsm::Secret& key, BytesView data);
+
+// R42: when the CA's database is encrypted, the set's copy is too, under HMAC-SHA256(MAC key,
+// this label): the primary token computes it with its MAC key, the backup center from the
+// rebuilt backup key, and nobody else can.
+inline constexpr std::string_view kDatabaseKeyLabel = "hanko backup database key 1";
+hsm::Secret database_key(const hsm::Secret& mac_key);
 
 struct KeyRecord {
   std::string role;        // "ca", "audit" or "transport"

@@ -48,6 +48,7 @@ hsm::Secret obtain_secret(const po::variables_map& vm, const char* fd_option, co
 
 // The token's user PIN: rebuilt from custodians' shares (--share, --passphrase-fd: the
 // passphrases in the order of the shares, one a line), else from --pin-fd or the terminal.
+// Read once; later calls in the same process return the same PIN.
 hsm::Secret obtain_user_pin(const po::variables_map& vm);
 
 void add_module_option(po::options_description& o);

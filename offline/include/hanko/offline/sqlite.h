@@ -1,6 +1,7 @@
 #pragma once
 // A thin RAII layer over SQLite's C API: the connection, prepared statements and transactions.
-// Errors name the SQL that failed and SQLite's own message.
+// Errors name the SQL that failed and SQLite's own message. Built twice: against SQLCipher for
+// the signer (HANKO_SQLCIPHER: databases may be encrypted, R42) and against SQLite for the relay.
 #include <sqlite3.h>
 
 #include <cstdint>
@@ -25,8 +26,10 @@ class Statement;
 
 class Database {
  public:
-  // Opens (creating when `create`) a database with full synchronous writes and WAL.
-  Database(const std::string& path, bool create);
+  // Opens (creating when `create`) a database with full synchronous writes and WAL. A non-empty
+  // `key` (32 bytes) opens or creates it encrypted (SQLCipher, AES-256 and an HMAC per page);
+  // a wrong key, or a plain file opened with a key, throws Error with SQLITE_NOTADB.
+  Database(const std::string& path, bool create, BytesView key = {});
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
   ~Database() noexcept;
@@ -34,7 +37,13 @@ class Database {
   void exec(const char* sql);
   Statement prepare(const char* sql);
   sqlite3* handle() const noexcept { return m_db; }
-  std::int64_t changes() const noexcept { return sqlite3_changes64(m_db); }
+  std::int64_t changes() const noexcept { return sqlite3_changes(m_db); }
+
+  // Whether this build can encrypt (the signer's, linked with SQLCipher).
+  static bool encryption_available() noexcept;
+  // A consistent copy of the whole database in a new file, encrypted under `key` (32 bytes) or
+  // plain when `key` is empty. Run it while no other writer can interfere.
+  void export_to(const std::string& path, BytesView key);
 
  private:
   sqlite3* m_db = nullptr;
@@ -52,6 +61,8 @@ class Statement {
   Statement& bind(int index, const std::string& value);
   Statement& bind(int index, BytesView value);
   Statement& bind_null(int index);
+  // Text bound without a copy (SQLITE_STATIC), for secrets the caller wipes after the statement.
+  Statement& bind_secret(int index, BytesView text);
   template <class T>
   Statement& bind(int index, const std::optional<T>& value) {
     return value ? bind(index, *value) : bind_null(index);
