@@ -12,6 +12,7 @@
 #include <cryptopp/queue.h>
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -19,6 +20,7 @@
 
 #include "hanko/hsm/testing/softhsm_sandbox.h"
 #include "hanko/offline/ca.h"
+#include "hanko/offline/database_key.h"
 #include "hanko/offline/hsm_signer.h"
 
 using namespace hanko;
@@ -91,12 +93,14 @@ std::vector<pki::PublicKey> subscriber_keys(int count) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: bench_ca issue N SESSIONS | bench_ca crl N | bench_ca audit N\n");
+    std::fprintf(stderr, "usage: bench_ca issue N SESSIONS | bench_ca crl N | bench_ca audit N, each [encrypted] (R42)\n");
     return 2;
   }
   const std::string mode = argv[1];
   const int n = std::stoi(argv[2]);
-  const int sessions = argc > 3 ? std::stoi(argv[3]) : 1;
+  const bool encrypted = std::string(argv[argc - 1]) == "encrypted";  // or "plain"
+  const char* const db_kind = encrypted ? "encrypted-db" : "plain-db";
+  const int sessions = argc > 3 && std::isdigit(static_cast<unsigned char>(argv[3][0])) ? std::stoi(argv[3]) : 1;
   hsm::testing::SoftHsmSandbox sandbox;
   const std::filesystem::path state = sandbox.directory() / "ca";
   {
@@ -114,6 +118,11 @@ int main(int argc, char** argv) {
     config.module = module.path();
     config.token = "bench";
     config.crl_urls = {"http://127.0.0.1:8080/{scope}.crl"};
+    if (encrypted) {
+      config.database_key = "ca-database";
+      offline::create_database_token_key(session, config.database_key);
+      offline::DatabaseKeys::remember(config, offline::database_key(session, config.database_key));
+    }
     offline::KeyGeneration g;
     g.number = 1;
     g.key_label = "ca";
@@ -151,8 +160,8 @@ int main(int argc, char** argv) {
       const auto start = Clock::now();
       const auto v = log.verify(signer.public_key());
       const double seconds = seconds_since(start);
-      std::printf("audit entries=%lld append_s=%.2f verify_s=%.3f entries_per_s=%.0f ok=%d peak_rss_mb=%.1f\n",
-                  static_cast<long long>(v.entries), fill, seconds, static_cast<double>(v.entries) / seconds, v.ok ? 1 : 0, peak_rss_mb());
+      std::printf("%s audit entries=%lld append_s=%.2f verify_s=%.3f entries_per_s=%.0f ok=%d peak_rss_mb=%.1f\n",
+                  db_kind, static_cast<long long>(v.entries), fill, seconds, static_cast<double>(v.entries) / seconds, v.ok ? 1 : 0, peak_rss_mb());
     } else if (mode == "issue") {
       const double raw = raw_rate(module, slot, "ca", sessions);
       const std::vector<pki::PublicKey> keys = subscriber_keys(16);
@@ -180,8 +189,8 @@ int main(int argc, char** argv) {
       const auto ders = ca.issue(plans, signers, now);
       const double seconds = seconds_since(start);
       const double rate = n / seconds;
-      std::printf("issue certificates=%d sessions=%d plan_s=%.2f issue_s=%.2f certs_per_s=%.0f raw_sign_per_s=%.0f fraction=%.2f peak_rss_mb=%.1f\n",
-                  n, sessions, plan_seconds, seconds, rate, raw, rate / raw, peak_rss_mb());
+      std::printf("%s issue certificates=%d sessions=%d plan_s=%.2f issue_s=%.2f certs_per_s=%.0f raw_sign_per_s=%.0f fraction=%.2f peak_rss_mb=%.1f\n",
+                  db_kind, n, sessions, plan_seconds, seconds, rate, raw, rate / raw, peak_rss_mb());
     } else {
       // N revoked subscriber certificates straight into the database (their DER is not needed
       // for a list), then one fullCRL read back from it.
@@ -204,7 +213,7 @@ int main(int argc, char** argv) {
       const auto start = Clock::now();
       const auto lists = ca.make_lists({"g1-full"}, now, now, signer_for);
       const double seconds = seconds_since(start);
-      std::printf("fullcrl entries=%d bytes=%zu seconds=%.3f peak_rss_mb=%.1f (before the list: %.1f)\n", n,
+      std::printf("%s fullcrl entries=%d bytes=%zu seconds=%.3f peak_rss_mb=%.1f (before the list: %.1f)\n", db_kind, n,
                   lists.front().der.size(), seconds, peak_rss_mb(), rss_before);
     }
   }

@@ -514,6 +514,7 @@ void cmd_restore(const po::variables_map& vm) {
       DatabaseKeys::remember(final_config, key);
       store = std::make_unique<CaStore>(partial);  // proves the new key opens it
     }
+    store->write_identity_file();
     store.reset();
     backup::publish_folder(partial, state);
     std::cout << "restored CA '" << manifest.ca_subject << "' into " << state.string() << " with token '" << config.token << "': "

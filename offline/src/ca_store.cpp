@@ -276,6 +276,7 @@ void CaStore::create(const fs::path& dir, const CaConfig& config, const KeyGener
   sql::Transaction txn(store.db());
   store.add_generation(first);
   store.insert(self_signed);
+  store.write_identity_file();
   store.audit().append({"ca.create", "success", "unidentified operator", "CA administrator",
                         "generation 1, key '" + first.key_label + "', self-signed certificate " + self_signed.serial.hex() +
                             ", subject " + self_signed.subject}, now);
@@ -318,18 +319,41 @@ std::string CaStore::identity() {
   return to_hex(pki::digest(pki::HashAlgorithm::kSha256, generation(1).certificate));
 }
 
-void CaStore::check_identity(const std::string& expected) {
-  std::string want;
-  for (char c : expected) {
-    if (c != ':' && c != ' ') want += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+namespace {
+
+std::string normalised_identity(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c != ':' && c != ' ' && c != '\n') out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   }
+  return out;
+}
+
+void refuse_other_ca(const fs::path& dir, const std::string& what, const std::string& have, const std::string& want) {
+  throw PolicyError("the CA state at '" + dir.string() + "' belongs to another CA (" + what + "identity " + have.substr(0, 16) +
+                    "...) than the one expected (" + want.substr(0, 16) + "...); attach the data disk of the right CA");
+}
+
+}  // namespace
+
+void CaStore::check_identity(const std::string& expected) {
+  const std::string want = normalised_identity(expected);
   const std::string have = identity();
   if (want != have) {
     const auto cert = pki::parse_certificate(generation(1).certificate);
-    throw PolicyError("the CA state at '" + m_dir.string() + "' belongs to another CA (" + (cert ? cert->subject.to_string() : std::string("?")) +
-                      ", identity " + have.substr(0, 16) + "...) than the one expected (" + want.substr(0, 16) +
-                      "...); attach the data disk of the right CA");
+    refuse_other_ca(m_dir, (cert ? cert->subject.to_string() : std::string("?")) + ", ", have, want);
   }
+}
+
+void CaStore::write_identity_file() {
+  write_file_atomic(m_dir / kIdentityFile, view(identity() + "\n"), 0600);
+}
+
+void CaStore::check_recorded_identity(const fs::path& dir, const std::string& expected) {
+  if (!fs::exists(dir / kIdentityFile)) return;
+  const std::string want = normalised_identity(expected);
+  const std::string have = normalised_identity(read_text_file(dir / kIdentityFile, 1024));
+  if (want != have) refuse_other_ca(dir, "", have, want);
 }
 
 pki::Time CaStore::newest_time() {

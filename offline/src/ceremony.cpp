@@ -19,6 +19,7 @@
 #include "hanko/offline/ca_store.h"
 #include "hanko/offline/command.h"
 #include "hanko/offline/custody.h"
+#include "hanko/offline/database_key.h"
 #include "hanko/offline/files.h"
 #include "hanko/offline/html.h"
 #include "hanko/offline/hsm_signer.h"
@@ -593,6 +594,10 @@ void write_report(const fs::path& transcript, const fs::path& html) {
 namespace {
 
 // A pipe whose read end the child gets at a fixed descriptor, holding a secret written at once.
+// Beside the CA database: the digest of the last closed ceremony's transcript, for the next
+// ceremony's "previous" while an encrypted database is still sealed (R42).
+constexpr const char* kLastCeremonyFile = "last-ceremony";
+
 struct SecretPipe {
   int target = -1;
   int read_end = -1;
@@ -633,6 +638,11 @@ class Runner {
                         Quorum* quorum, const fs::path& shares_dir);
   fs::path share_path(const std::string& person, const fs::path& shares_dir) const;
   bool state_exists() const { return fs::exists(m_state / "ca.db"); }
+  // R42: an encrypted CA database opens only once this run has activated the token. Before that
+  // the runner works from the plan and the shares, and checks what needs the database (people's
+  // passphrases, the pinned identity) right after the activation, before any command runs.
+  bool sealed() const;
+  void after_activation(const ScriptStep& step);
   json audit_head() const;
   void flush_enrolments();
   std::string tag(const ScriptStep& step) const { return "[ceremony " + m_id + " step " + step.id + "]"; }
@@ -664,7 +674,50 @@ class Runner {
   // checks them again itself ({approval:ROLE}), so a command never trusts the runner alone.
   std::vector<std::pair<std::string, Role>> m_step_confirmed;
   std::map<std::string, hsm::Secret> m_step_passphrases;
+  struct DeferredCheck {
+    std::string step, person;
+    Role role;
+    hsm::Secret passphrase;
+  };
+  std::vector<DeferredCheck> m_deferred;  // confirmations while sealed
+  bool m_identity_pending = false;
 };
+
+bool Runner::sealed() const {
+  if (m_pin || !state_exists()) return false;
+  return !CaConfig::parse(read_text_file(m_state / "ca.conf", 1 << 20)).database_key.empty();
+}
+
+void Runner::after_activation(const ScriptStep& step) {
+  if (!state_exists()) return;
+  try {
+    CaStore store(m_state);
+    if (m_identity_pending) {
+      if (m_site.has("expect_ca")) store.check_identity(m_site.get("expect_ca"));
+      if (m_plan.has("ca_identity")) store.check_identity(m_plan.get("ca_identity"));
+      m_identity_pending = false;
+    }
+    PeopleRegistry registry(store.db());
+    for (const DeferredCheck& d : m_deferred) {
+      const auto registered = registry.find(d.person);
+      std::string reason;
+      if (!registered || !registered->holds(d.role)) {
+        reason = d.person + " (confirmed at step '" + d.step + "') is not registered on the signer as " + role_title(d.role);
+      } else if (!registry.check_passphrase(d.person, d.passphrase)) {
+        reason = "wrong passphrase for " + d.person + " (confirmed at step '" + d.step + "')";
+      }
+      if (!reason.empty()) {
+        append({{"type", "refusal"}, {"step", d.step}, {"person", d.person}, {"reason", reason}});
+        m_deferred.clear();
+        abort(step.id, reason);
+      }
+      append({{"type", "registry-check"}, {"step", d.step}, {"person", d.person}, {"result", "passphrase matches the registry"}});
+    }
+    m_deferred.clear();
+  } catch (const PolicyError& e) {
+    abort(step.id, e.what());
+  }
+}
 
 void Runner::append(json record) {
   record["seq"] = ++m_seq;
@@ -690,7 +743,7 @@ void Runner::abort(const std::string& step, const std::string& reason) {
 }
 
 json Runner::audit_head() const {
-  if (!state_exists()) return nullptr;
+  if (!state_exists() || sealed()) return nullptr;
   CaStore store(m_state);
   const auto head = store.audit().head();
   if (!head) return nullptr;
@@ -778,6 +831,12 @@ bool Runner::check_credential(const ScriptStep& step, const std::string& person,
     append({{"type", "refusal"}, {"step", step.id}, {"person", person}, {"reason", person + " has not enrolled"}});
     m_console.say("  refused: " + person + " has not enrolled in this ceremony");
     return false;
+  } else if (sealed()) {
+    // The registry is inside the encrypted database: checked right after the activation.
+    m_deferred.push_back({step.id, person, role, hsm::Secret(passphrase->view())});
+    how = "passphrase (checked against the registry after activation, R42)";
+    m_step_passphrases[person] = std::move(*passphrase);
+    return true;
   } else {
     CaStore store(m_state);
     PeopleRegistry registry(store.db());
@@ -889,6 +948,7 @@ void Runner::activate(const ScriptStep& step, const ScriptAction* a) {
   }
   m_pin = pin_from_secret(quorum.recover());
   append({{"type", "activation"}, {"step", step.id}, {"custodians", quorum.custodians()}, {"threshold", quorum.threshold()}});
+  after_activation(step);
 }
 
 void Runner::enrol(const ScriptStep& step) {
@@ -950,6 +1010,10 @@ bool Runner::step_took_effect(const ScriptStep& step, std::int64_t audit_sequenc
     }
   }
   if (!state_exists()) return false;
+  if (sealed()) {
+    append({{"type", "deviation"}, {"text", "step " + step.id + ": the token was activated again to read the audit log (none held by this run)"}});
+    activate(step, nullptr);
+  }
   CaStore store(m_state);
   for (const AuditEntry& e : store.audit().entries(audit_sequence + 1)) {
     if (e.event.actor.find(tag(step)) != std::string::npos && e.event.result == "success") return true;
@@ -1285,9 +1349,16 @@ void Runner::close() {
                         m_script.kind + (m_options.rehearsal ? " (rehearsal)" : "") + ", transcript " + digest}, now());
   store.audit().checkpoint(signer, now());
   txn.commit();
+  write_file_atomic(m_state / kLastCeremonyFile, view(digest + "\n"));
 }
 
 fs::path Runner::run() {
+  // R42: the runner opens an encrypted database with the PIN this run rebuilt from the shares.
+  DatabaseKeys::set_source([this](const CaConfig& config) {
+    if (!m_pin) throw PolicyError("the CA database is encrypted (R42): it opens once the token is activated");
+    TokenAccess token(m_site.has("module") ? m_site.get("module") : config.module, config.token, hsm::Secret(m_pin->view()), false);
+    return database_key(*token.session, config.database_key);
+  });
   m_script = Script::parse(read_text_file(m_options.script, 1 << 20));
   m_plan = Settings::parse(read_text_file(m_options.plan, 1 << 20), "plan");
   m_site = Settings::parse(read_text_file(m_options.site, 1 << 20), "site");
@@ -1309,8 +1380,14 @@ fs::path Runner::run() {
   // The site may pin the CA this ceremony must find: a data disk of another CA is refused
   // before anything is written.
   if (state_exists()) {
-    if (m_site.has("expect_ca")) CaStore(m_state).check_identity(m_site.get("expect_ca"));
-    if (m_plan.has("ca_identity")) CaStore(m_state).check_identity(m_plan.get("ca_identity"));
+    if (sealed()) {
+      if (m_site.has("expect_ca")) CaStore::check_recorded_identity(m_state, m_site.get("expect_ca"));
+      if (m_plan.has("ca_identity")) CaStore::check_recorded_identity(m_state, m_plan.get("ca_identity"));
+      m_identity_pending = m_site.has("expect_ca") || m_plan.has("ca_identity");
+    } else {
+      if (m_site.has("expect_ca")) CaStore(m_state).check_identity(m_site.get("expect_ca"));
+      if (m_plan.has("ca_identity")) CaStore(m_state).check_identity(m_plan.get("ca_identity"));
+    }
   }
   fs::create_directories(m_out);
 
@@ -1362,7 +1439,13 @@ fs::path Runner::run() {
     rng.GenerateBlock(id.data(), id.size());
     m_id = to_hex(id);
     std::string previous = "none";
-    if (state_exists()) {
+    if (sealed()) {
+      // Written at each close beside the database; the audit log confirms it (ceremony verify).
+      if (fs::exists(m_state / kLastCeremonyFile)) {
+        previous = read_text_file(m_state / kLastCeremonyFile, 1024);
+        previous.erase(previous.find_last_not_of('\n') + 1);
+      }
+    } else if (state_exists()) {
       CaStore store(m_state);
       sql::Statement s = store.db().prepare("SELECT details FROM audit WHERE type = 'ceremony.close' ORDER BY sequence DESC LIMIT 1");
       if (s.step()) {

@@ -163,6 +163,7 @@ std::vector<Command> ceremony_commands() {
              "audit-key", po::value<std::string>(), "the audit public key (SPKI, DER or PEM)")(
              "previous", po::value<std::string>(), "the previous ceremony's transcript")(
              "script", po::value<std::string>(), "the script: every one of its steps must be done");
+         add_pin_option(o);  // --state of an encrypted database (R42)
        },
        cmd_ceremony_verify, "transcript"},
       {"ceremony digest", "print a script's steps, the plan's people and the digest to read aloud at review",

@@ -45,8 +45,21 @@ run() {  # SITE KIND ANSWERS [more args]: runs a ceremony with scripted answers
   echo "ceremony-time $kind $(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }') s (exit $status)" >&2
   return $status
 }
+# The CA database is encrypted (R42): whatever reads it needs the token, opened here by three
+# custodians' shares. unlock DIR WORD NAME...: sets P (the options) and pp (passphrases, fd 9).
+unlock() {
+  local dir=$1 word=$2 n
+  shift 2
+  P=()
+  : > "$work/pp"
+  for n in "$@"; do P+=(--share "$dir/$n.share"); echo "$n-${word}1234" >> "$work/pp"; done
+  P+=(--passphrase-fd 9)
+}
 verify() {  # SITE KIND STATE [more args]
-  "$hanko" ceremony verify "$work/out/$1/$2.transcript" --state "$3" --script "$scripts/$2.ceremony" "${@:4}"
+  "$hanko" ceremony verify "$work/out/$1/$2.transcript" --state "$3" --script "$scripts/$2.ceremony" "${@:4}" "${P[@]}" 9<"$work/pp"
+}
+inspect_audit() {  # STATE FOLDER: the log inspector exports the audit log
+  "$hanko" audit-export --state "$1" --out-dir "$2" --as Fujita --as-passphrase-fd 3 "${P[@]}" 3<<<"Fujita-Pass1234" 9<"$work/pp" > /dev/null
 }
 
 echo "== rehearsal of the root key generation (its own token folder and state: the golden transcript)"
@@ -55,7 +68,12 @@ printf 'directories.tokendir = %s/rehearsal-tokens\nobjectstore.backend = file\n
 { enrol; me Yamada; me Ogawa; me Ishikawa; echo SoPin-1234x; new_shares; activate; me Mori; me Yamada; me Ogawa; me Yamada; } > a-root
 site rehearsal "$work/rehearsal-ca" hanko-root "$work/rehearsal-shares"
 SOFTHSM2_CONF=$work/rehearsal.conf run rehearsal root-key-generation a-root --rehearsal > rehearsal.log
+unlock "$work/rehearsal-shares" Share Sato Takahashi Watanabe
 SOFTHSM2_CONF=$work/rehearsal.conf verify rehearsal root-key-generation "$work/rehearsal-ca" > /dev/null
+rehearsal_id=$(SOFTHSM2_CONF=$work/rehearsal.conf "$hanko" status --state rehearsal-ca "${P[@]}" 9<pp | sed -n 's/^  identity \([0-9A-F]*\).*/\1/p')
+grep -q "database encrypted under token key" <(SOFTHSM2_CONF=$work/rehearsal.conf "$hanko" status --state rehearsal-ca "${P[@]}" 9<pp) \
+  || fail "the ceremony made a CA whose database is not encrypted (R42)"
+if sqlite3 rehearsal-ca/ca.db "SELECT count(*) FROM audit" > /dev/null 2>&1; then fail "the ceremony's CA database reads without its key"; fi
 
 echo "== the real root key generation; Sato first tries to confirm as the manager (wrong role)"
 { enrol; echo Sato; me Yamada; me Ogawa; me Ishikawa; echo SoPin-1234x; new_shares; activate; me Mori; me Yamada; me Ogawa; me Yamada; } > a-root-real
@@ -63,6 +81,7 @@ echo "== the real root key generation; Sato first tries to confirm as the manage
 site main "$work/ca" hanko-root "$work/shares"
 run main root-key-generation a-root-real --golden "$work/out/rehearsal/root-key-generation.transcript" > root.log
 grep -q "refused: Sato is custodian, but this step needs a operations manager" root.log || fail "wrong role not refused"
+unlock "$work/shares" Share Sato Takahashi Watanabe
 verify main root-key-generation "$work/ca"
 grep -q '"text":"not in the rehearsal: step open: refused Sato"' "$work/out/main/root-key-generation.transcript" \
   || fail "the refusal is not a deviation from the golden transcript"
@@ -71,7 +90,7 @@ grep -q '<svg' "$work/out/main/root-key-generation-report.html" || fail "no fing
 pem() { openssl x509 -inform DER -in "$1" -out "$2"; }
 pem "$work/out/main/repository/ca-g1.crt" root.pem
 openssl verify -x509_strict -CAfile root.pem root.pem > /dev/null
-"$hanko" people --state ca | grep -q "^Mori  ca-admin" || fail "people not registered"
+"$hanko" people --state ca "${P[@]}" 9<pp | grep -q "^Mori  ca-admin" || fail "people not registered"
 cp "$work/out/main/root-key-generation.transcript" root.transcript
 
 echo "== CRL signing: the quorum goes missing midway (only two custodians come)"
@@ -92,14 +111,18 @@ echo "== resumed; then a power cut right after the signing command committed"
 if run crl crl-signing a-crl-3 > crl-3.log 2>&1; then fail "closed without the manager"; fi
 t=$work/out/crl/crl-signing.transcript
 lists_before=$(cat "$work"/out/crl/lists/*.crl | sha256sum)
-signed_before=$(sqlite3 ca/ca.db "SELECT count(*) FROM audit WHERE type = 'list.sign'")
+inspect_audit ca audit-before
+signed_before=$(grep -c "list.sign" audit-before/audit.tsv)
 line=$(grep -n '"step":"sign".*"type":"run.begin"' "$t" | tail -1 | cut -d: -f1)
 head -n "$line" "$t" > cut && printf '{"seq":99,"type":"run.e' >> cut && cat cut > "$t"   # the cut record is torn
-{ me Mori; me Yamada; activate; } > a-crl-4
+# Resuming, the runner reads the audit log for evidence of the interrupted command; the database
+# is encrypted (R42), so the custodians activate the token before the manager closes.
+{ me Mori; activate; me Yamada; } > a-crl-4
 run crl crl-signing a-crl-4 > crl-4.log
 grep -q '"step":"sign".*"type":"recovered"' "$t" || fail "the interrupted step was not recovered"
 [ "$(cat "$work"/out/crl/lists/*.crl | sha256sum)" = "$lists_before" ] || fail "lists were signed again after the power cut"
-[ "$(sqlite3 ca/ca.db "SELECT count(*) FROM audit WHERE type = 'list.sign'")" = "$signed_before" ] || fail "signed twice"
+inspect_audit ca audit-after
+[ "$(grep -c "list.sign" audit-after/audit.tsv)" = "$signed_before" ] || fail "signed twice"
 verify crl crl-signing "$work/ca" --previous root.transcript
 
 echo "== a transcript with one changed byte, a missing line, a line after the signature"
@@ -109,13 +132,13 @@ cp "$t" bad && sed -i '7d' bad
 if "$hanko" ceremony verify bad > v.log 2>&1; then fail "missing line accepted"; fi; grep -q "a line was removed" v.log
 cp "$t" bad && tail -1 "$t" >> bad
 if "$hanko" ceremony verify bad > v.log 2>&1; then fail "extra line accepted"; fi
-if "$hanko" ceremony verify "$t" --state rehearsal-ca > v.log 2>&1; then fail "another CA's audit key accepted"; fi
+if "$hanko" ceremony verify "$t" --state rehearsal-ca "${P[@]}" 9<pp > v.log 2>&1; then fail "another CA's audit key accepted"; fi
 grep -q "other than this CA's audit key" v.log
 
 echo "== batch signing: the summary first, then approval and signing"
 "$ra" keygen --key ra.key --public ra.spki
 "$hanko" ra-register --state ca --name Kimura --key ra.spki --as Ishikawa --as-passphrase-fd 3 --approved-by Yamada \
-  --approver-passphrase-fd 4 3<<<"Ishikawa-Pass1234" 4<<<"Yamada-Pass1234" > /dev/null
+  --approver-passphrase-fd 4 "${P[@]}" 3<<<"Ishikawa-Pass1234" 4<<<"Yamada-Pass1234" 9<pp > /dev/null
 for i in 1 2 3; do
   openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null -utf8 \
     -subj "/C=JP/CN=Ceremony Subscriber $i" -outform DER -out "csr-$i.der" 2>/dev/null
@@ -134,14 +157,13 @@ verify batch batch-signing "$work/ca" --previous "$work/out/crl/crl-signing.tran
 
 echo "== a site pinning another CA: refused before any step"
 site cross "$work/ca" hanko-root "$work/shares"
-rehearsal_id=$(SOFTHSM2_CONF=$work/rehearsal.conf "$hanko" status --state rehearsal-ca | sed -n 's/^  identity \([0-9A-F]*\).*/\1/p')
-our_id=$("$hanko" status --state ca | sed -n 's/^  identity \([0-9A-F]*\).*/\1/p')
+our_id=$("$hanko" status --state ca "${P[@]}" 9<pp | sed -n 's/^  identity \([0-9A-F]*\).*/\1/p')
 [ -n "$our_id" ] && [ "$our_id" != "$rehearsal_id" ] || fail "no CA identity in status"
 echo "expect_ca = $rehearsal_id" >> "$work/cross.site"
 if run cross cross-certification /dev/null > pin.log 2>&1; then fail "a foreign CA state was accepted"; fi
 grep -q "belongs to another CA" pin.log || { cat pin.log; fail "foreign CA message"; }
 [ ! -e "$work/out/cross/cross-certification.transcript" ] || fail "a transcript was started for the wrong CA"
-if "$hanko" status --state ca --expect-ca "$rehearsal_id" > pin.log 2>&1; then fail "--expect-ca accepted another CA"; fi
+if "$hanko" status --state ca --expect-ca "$rehearsal_id" "${P[@]}" 9<pp > pin.log 2>&1; then fail "--expect-ca accepted another CA"; fi
 
 echo "== cross-certification with a Bridge CA"
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout bridge.key -subj "/C=JP/O=Bridge/CN=Hanko Demo Bridge CA" -out bridge.csr 2>/dev/null
@@ -160,19 +182,19 @@ run rollover key-rollover a-rollover > rollover.log
 verify rollover key-rollover "$work/ca"
 
 echo "== roles: an RA operator cannot run a key operation, nobody approves their own, a CA administrator holds no RA key"
-if "$hanko" rollover --state ca --new-key-label x --as Kimura --as-passphrase-fd 3 3<<<"Kimura-Pass1234" > r.log 2>&1; then
+if "$hanko" rollover --state ca --new-key-label x --as Kimura --as-passphrase-fd 3 "${P[@]}" 3<<<"Kimura-Pass1234" 9<pp > r.log 2>&1; then
   fail "an RA operator rolled the key over"
 fi
 grep -q "needs the CA administrator role (held by Mori); Kimura is ra-operator" r.log || { cat r.log; fail "RA operator message"; }
-if "$hanko" rollover --state ca --new-key-label x --as Mori --as-passphrase-fd 3 --approved-by Mori 3<<<"Mori-Pass1234" > r.log 2>&1; then
+if "$hanko" rollover --state ca --new-key-label x --as Mori --as-passphrase-fd 3 --approved-by Mori "${P[@]}" 3<<<"Mori-Pass1234" 9<pp > r.log 2>&1; then
   fail "a CA administrator approved their own key operation"
 fi
 grep -q "nobody approves their own work" r.log || { cat r.log; fail "self-approval message"; }
-if "$hanko" rollover --state ca --new-key-label x --as Mori --as-passphrase-fd 3 3<<<"Mori-Pass1234" > r.log 2>&1; then
+if "$hanko" rollover --state ca --new-key-label x --as Mori --as-passphrase-fd 3 "${P[@]}" 3<<<"Mori-Pass1234" 9<pp > r.log 2>&1; then
   fail "a key operation ran without a manager's approval"
 fi
 grep -q "needs a supervising operations manager's approval (Yamada)" r.log || { cat r.log; fail "approval message"; }
-if "$hanko" ra-register --state ca --name Mori --key ra.spki > r.log 2>&1; then fail "a CA administrator got an RA key"; fi
+if "$hanko" ra-register --state ca --name Mori --key ra.spki "${P[@]}" 9<pp > r.log 2>&1; then fail "a CA administrator got an RA key"; fi
 grep -q "'Mori' is ca-admin; only a registered RA operator's key" r.log || { cat r.log; fail "CA admin as RA message"; }
 
 echo "== backup: backup key installed and split, a set written and checked with the backup quorum"
@@ -186,6 +208,7 @@ echo "== share re-issue: new shares, old shares dead"
 site reissue "$work/ca" hanko-root "$work/shares"
 { me Yamada; me Ishikawa; activate; me Ishikawa; me Yamada; new_shares New; printf 'Sato\nSato-New1234\nTanaka\nTanaka-New1234\nWatanabe\nWatanabe-New1234\n'; me Yamada; } > a-reissue
 run reissue share-reissue a-reissue > reissue.log
+unlock "$work/new-shares" New Sato Tanaka Watanabe
 verify reissue share-reissue "$work/ca"
 if "$hanko" crl --state ca --out-dir old-shares-lists --share shares/Sato.share --share shares/Takahashi.share \
      --share shares/Watanabe.share --passphrase-fd 3 3< <(printf 'Sato-Share1234\nTakahashi-Share1234\nWatanabe-Share1234\n') > old.log 2>&1; then
@@ -200,6 +223,7 @@ site center "$work/center-ca" hanko-center "$work/center-shares"
 { enrol; me Yamada; me Ogawa; me Ishikawa; echo SoPin-1234x; new_shares Center; share_c() { printf '%s\n%s-Center1234\n' "$1" "$1"; }
   share_c Suzuki; share_c Tanaka; share_c Watanabe; me Yamada; bshare Yamamoto; bshare Tanaka; me Ogawa; me Yamada; } > a-restore
 SOFTHSM2_CONF=$work/center.conf run center restore a-restore > restore.log
+unlock "$work/center-shares" Center Suzuki Tanaka Watanabe
 SOFTHSM2_CONF=$work/center.conf verify center restore "$work/center-ca"
 pem "$work/out/center/repository/ca-g1.crt" center.pem
 cmp root.pem center.pem || fail "the restored CA has another certificate"
@@ -215,19 +239,21 @@ site destroy "$work/ca" hanko-root "$work/new-shares"
 new_activate() { printf 'Sato\nSato-New1234\nTanaka\nTanaka-New1234\nWatanabe\nWatanabe-New1234\n'; }
 { me Yamada; me Ogawa; new_activate; me Mori; me Yamada; me Ogawa; } > a-destroy
 run destroy key-destruction a-destroy > destroy.log
+unlock "$work/new-shares" New Sato Tanaka Watanabe
 verify destroy key-destruction "$work/ca" --previous "$work/out/reissue/share-reissue.transcript"
 site terminate "$work/ca" hanko-root "$work/new-shares"
 { me Yamada; me Ogawa; new_activate; me Mori; me Yamada; me Ogawa; } > a-terminate
 run terminate termination a-terminate > terminate.log
 verify terminate termination "$work/ca" --previous "$work/out/destroy/key-destruction.transcript"
 echo "== only the log inspector reads the audit log (R50)"
-if "$hanko" audit-verify --state ca > v.log 2>&1; then fail "the audit log was verified by nobody in particular"; fi
+if "$hanko" audit-verify --state ca "${P[@]}" 9<pp > v.log 2>&1; then fail "the audit log was verified by nobody in particular"; fi
 grep -q "needs the log inspector role (held by Fujita); name yourself with --as" v.log || { cat v.log; fail "role message"; }
-if "$hanko" audit-export --state ca --out-dir audit-out --as Mori --as-passphrase-fd 3 3<<<"Mori-Pass1234" > v.log 2>&1; then
+if "$hanko" audit-export --state ca --out-dir audit-out --as Mori --as-passphrase-fd 3 "${P[@]}" 3<<<"Mori-Pass1234" 9<pp > v.log 2>&1; then
   fail "the CA administrator read the audit log"
 fi
 grep -q "Mori is ca-admin" v.log || { cat v.log; fail "wrong-role message"; }
-if "$hanko" audit-verify --state ca --as Fujita --as-passphrase-fd 3 3<<<"Fujita-Pass9999" > v.log 2>&1; then fail "a wrong passphrase was accepted"; fi
-"$hanko" audit-verify --state ca --as Fujita --as-passphrase-fd 3 3<<<"Fujita-Pass1234"
-sqlite3 ca/ca.db "SELECT actor FROM audit WHERE type = 'audit.verify'" | grep -q "Fujita (log inspector)" || fail "the inspector is not in the log"
+if "$hanko" audit-verify --state ca --as Fujita --as-passphrase-fd 3 "${P[@]}" 3<<<"Fujita-Pass9999" 9<pp > v.log 2>&1; then fail "a wrong passphrase was accepted"; fi
+"$hanko" audit-verify --state ca --as Fujita --as-passphrase-fd 3 "${P[@]}" 3<<<"Fujita-Pass1234" 9<pp
+inspect_audit ca audit-end
+grep "audit.verify" audit-end/audit.tsv | grep -q "Fujita (log inspector)" || fail "the inspector is not in the log"
 echo "ceremony: all eleven kinds ran and verified"

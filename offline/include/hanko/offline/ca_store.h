@@ -123,6 +123,12 @@ class CaStore {
   std::string identity();
   // Throws PolicyError unless identity() equals `expected` (hex; colons and case ignored).
   void check_identity(const std::string& expected);
+  // The identity is public (a hash of the CA certificate) and is also kept in the clear beside an
+  // encrypted database (R42), so a data disk of the wrong CA is refused before the token is
+  // activated. Only a first check: the database's own identity is checked once it is open.
+  static constexpr const char* kIdentityFile = "identity";
+  void write_identity_file();
+  static void check_recorded_identity(const std::filesystem::path& dir, const std::string& expected);
 
   bool terminated();
   void set_terminated(pki::Time now);
