@@ -593,11 +593,11 @@ void write_report(const fs::path& transcript, const fs::path& html) {
 
 namespace {
 
-// A pipe whose read end the child gets at a fixed descriptor, holding a secret written at once.
 // Beside the CA database: the digest of the last closed ceremony's transcript, for the next
 // ceremony's "previous" while an encrypted database is still sealed (R42).
 constexpr const char* kLastCeremonyFile = "last-ceremony";
 
+// A pipe whose read end the child gets at a fixed descriptor, holding a secret written at once.
 struct SecretPipe {
   int target = -1;
   int read_end = -1;
@@ -681,6 +681,7 @@ class Runner {
   };
   std::vector<DeferredCheck> m_deferred;  // confirmations while sealed
   bool m_identity_pending = false;
+  std::optional<std::string> m_previous_unchecked;  // taken from kLastCeremonyFile while sealed
 };
 
 bool Runner::sealed() const {
@@ -696,6 +697,17 @@ void Runner::after_activation(const ScriptStep& step) {
       if (m_site.has("expect_ca")) store.check_identity(m_site.get("expect_ca"));
       if (m_plan.has("ca_identity")) store.check_identity(m_plan.get("ca_identity"));
       m_identity_pending = false;
+    }
+    if (m_previous_unchecked) {
+      // The clear file must name what the audit log says the last ceremony closed with.
+      std::string logged = "none";
+      sql::Statement s = store.db().prepare("SELECT details FROM audit WHERE type = 'ceremony.close' ORDER BY sequence DESC LIMIT 1");
+      if (s.step()) logged = s.text(0).substr(s.text(0).rfind(' ') + 1);
+      if (logged != *m_previous_unchecked) {
+        abort(step.id, "'" + (m_state / kLastCeremonyFile).string() + "' names the previous ceremony " + m_previous_unchecked->substr(0, 16) +
+                           "..., the audit log " + logged.substr(0, 16) + "...: the state folder was changed; restore it from a backup");
+      }
+      m_previous_unchecked.reset();
     }
     PeopleRegistry registry(store.db());
     for (const DeferredCheck& d : m_deferred) {
@@ -1354,7 +1366,7 @@ void Runner::close() {
 
 fs::path Runner::run() {
   // R42: the runner opens an encrypted database with the PIN this run rebuilt from the shares.
-  DatabaseKeys::set_source([this](const CaConfig& config) {
+  const DatabaseKeys::Scope database_keys([this](const CaConfig& config) {
     if (!m_pin) throw PolicyError("the CA database is encrypted (R42): it opens once the token is activated");
     TokenAccess token(m_site.has("module") ? m_site.get("module") : config.module, config.token, hsm::Secret(m_pin->view()), false);
     return database_key(*token.session, config.database_key);
@@ -1445,6 +1457,7 @@ fs::path Runner::run() {
         previous = read_text_file(m_state / kLastCeremonyFile, 1024);
         previous.erase(previous.find_last_not_of('\n') + 1);
       }
+      m_previous_unchecked = previous;
     } else if (state_exists()) {
       CaStore store(m_state);
       sql::Statement s = store.db().prepare("SELECT details FROM audit WHERE type = 'ceremony.close' ORDER BY sequence DESC LIMIT 1");

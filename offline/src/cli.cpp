@@ -96,7 +96,7 @@ int run_cli(int argc, char** argv) {
     }
     // R42: an encrypted CA database opens with the key its token computes, after a login with
     // this command's PIN (read once, shared with the signing keys).
-    DatabaseKeys::set_source([&vm, name](const CaConfig& config) {
+    const DatabaseKeys::Scope database_keys([&vm, name](const CaConfig& config) {
       if (!vm.count("pin-fd") && !vm.count("share") && !::isatty(STDIN_FILENO)) {
         throw PolicyError("the CA database is encrypted (R42) and opens only with its token: give '" + std::string(kProgram) + " " + name +
                           "' the PIN with --pin-fd or the custodians' --share files");

@@ -155,6 +155,20 @@ site batch "$work/ca" hanko-root "$work/shares"
 run batch batch-signing a-batch > batch.log
 verify batch batch-signing "$work/ca" --previous "$work/out/crl/crl-signing.transcript"
 
+echo "== the database is encrypted (R42): what is checked before the activation is checked again after it"
+site wrongpass "$work/ca" hanko-root "$work/shares"
+{ printf 'Yamada\nYamada-Wrong1234\n'; activate; } > a-wrongpass
+if run wrongpass crl-signing a-wrongpass > wrongpass.log 2>&1; then fail "a wrong passphrase before the activation was accepted"; fi
+grep -q "wrong passphrase for Yamada (confirmed at step 'open')" wrongpass.log || { cat wrongpass.log; fail "deferred check message"; }
+[ ! -e "$work/out/wrongpass/lists" ] || fail "lists signed after a wrong passphrase"
+cp ca/last-ceremony last-ceremony.saved
+echo 0000000000000000000000000000000000000000000000000000000000000000 > ca/last-ceremony
+site tampered "$work/ca" hanko-root "$work/shares"
+{ me Yamada; activate; } > a-tampered
+if run tampered crl-signing a-tampered > tampered.log 2>&1; then fail "a changed last-ceremony file was accepted"; fi
+grep -q "the state folder was changed" tampered.log || { cat tampered.log; fail "last-ceremony message"; }
+cp last-ceremony.saved ca/last-ceremony
+
 echo "== a site pinning another CA: refused before any step"
 site cross "$work/ca" hanko-root "$work/shares"
 our_id=$("$hanko" status --state ca "${P[@]}" 9<pp | sed -n 's/^  identity \([0-9A-F]*\).*/\1/p')

@@ -32,6 +32,16 @@ class DatabaseKeys {
   // Throws PolicyError, saying how to provide the PIN, when there is no key and no source.
   static hsm::Secret for_config(const CaConfig& config);
   static void forget_all() noexcept;
+
+  // Installs a source for as long as it lives, then removes it (the source may capture the
+  // command's options or the ceremony runner).
+  class Scope {
+   public:
+    explicit Scope(Source source) { set_source(std::move(source)); }
+    ~Scope() { set_source(nullptr); }
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+  };
 };
 
 }  // namespace hanko::offline
