@@ -30,6 +30,15 @@ hsm::Secret raw_key_spec(BytesView key) {
   return out;
 }
 
+#ifdef HANKO_SQLCIPHER
+// 4 KiB pages for every encrypted database and copy (SQLCipher 3 defaults to 1 KiB: four times
+// the AES and HMAC calls when a fullCRL walks a million rows; 1.95 -> 1.47 s). A file-format
+// setting: set before every key, and before every ATTACH of a copy, so they always agree.
+void use_4k_cipher_pages(sqlite3* db) {
+  sqlite3_exec(db, "PRAGMA cipher_default_page_size = 4096", nullptr, nullptr, nullptr);
+}
+#endif
+
 }  // namespace
 
 #ifdef HANKO_SQLCIPHER
@@ -51,6 +60,7 @@ Database::Database(const std::string& path, bool create, BytesView key) {
   sqlite3_busy_timeout(m_db, 5000);
   if (!key.empty()) {
 #ifdef HANKO_SQLCIPHER
+    use_4k_cipher_pages(m_db);
     const hsm::Secret spec = raw_key_spec(key);
     if (const int krc = sqlite3_key(m_db, spec.view().data(), static_cast<int>(spec.view().size())); krc != SQLITE_OK) {
       sqlite3_close(m_db);
@@ -99,6 +109,7 @@ void Database::export_to(const std::string& path, BytesView key) {
 #ifdef HANKO_SQLCIPHER
   // ATTACH ... KEY with bound parameters: the key never becomes SQL text.
   const hsm::Secret spec = key.empty() ? hsm::Secret() : raw_key_spec(key);
+  use_4k_cipher_pages(m_db);
   Statement attach(m_db, "ATTACH DATABASE ?1 AS export KEY ?2");
   attach.bind(1, path).bind_secret(2, spec.view());
   attach.run();

@@ -55,6 +55,9 @@ TEST_F(EncryptedDatabaseTest, RowsAreNotInTheFileAndTheKeyOpensThem) {
   sql::Statement s = again.prepare("SELECT x FROM t");
   ASSERT_TRUE(s.step());
   EXPECT_EQ(s.text(0), "山田太郎 secret-row");
+  sql::Statement page = again.prepare("PRAGMA cipher_page_size");
+  ASSERT_TRUE(page.step());
+  EXPECT_EQ(page.integer(0), 4096);
 }
 
 TEST_F(EncryptedDatabaseTest, AWrongKeyOrNoKeyIsNotADatabase) {
@@ -80,6 +83,9 @@ TEST_F(EncryptedDatabaseTest, ExportReEncryptsAndRefusesAnExistingFile) {
   EXPECT_THROW(plain.export_to(path("e.db"), m_key), sql::Error);  // never overwrites
   EXPECT_EQ(contents(path("e.db")).find("secret-row"), std::string::npos);
   sql::Database encrypted(path("e.db"), false, m_key);
+  sql::Statement page = encrypted.prepare("PRAGMA cipher_page_size");
+  ASSERT_TRUE(page.step());
+  EXPECT_EQ(page.integer(0), 4096) << "an encrypted copy has the same page size as a new database";
   encrypted.export_to(path("back.db"), {});
   sql::Database back(path("back.db"), false);
   sql::Statement s = back.prepare("SELECT count(*) FROM t");
