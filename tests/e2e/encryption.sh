@@ -75,6 +75,12 @@ if "$hanko" crl --state damaged --out-dir dlists --pin-fd 3 3<pin > /dev/null 2>
 grep -q "damaged\|cannot be decrypted" err.txt || fail "damaged: $(cat err.txt)"
 [ ! -e dlists ] || fail "damaged: lists written"
 echo "ok  one changed byte: $(cat err.txt)"
+# Truncated to half (a disk that filled up, a copy cut short): refused the same way.
+cp -r ca truncated
+truncate -s $((size / 2)) truncated/ca.db && rm -f truncated/ca.db-wal truncated/ca.db-shm
+if "$hanko" status --state truncated --pin-fd 3 3<pin > /dev/null 2> err.txt; then fail "truncated database accepted"; fi
+grep -q "damaged\|cannot be decrypted" err.txt || fail "truncated: $(cat err.txt)"
+echo "ok  truncated to half: $(head -c 200 err.txt)"
 
 # Backup: the set's copy is encrypted under the backup key's derivative; restore onto a fresh token.
 "$hanko" backup-setup --state ca --custodian Frank --custodian Grace --custodian Heidi --quorum 2 --shares-dir backup-shares \
