@@ -12,6 +12,7 @@ namespace hanko::offline::sql {
 
 namespace {
 
+#ifdef HANKO_SQLCIPHER
 // SQLCipher's raw-key form, x'<64 hex digits>': the 32 bytes are the AES key itself, no
 // passphrase stretching (the key is random and comes from the token). Wiped after use.
 hsm::Secret raw_key_spec(BytesView key) {
@@ -30,7 +31,6 @@ hsm::Secret raw_key_spec(BytesView key) {
   return out;
 }
 
-#ifdef HANKO_SQLCIPHER
 // 4 KiB pages for every encrypted database and copy (SQLCipher 3 defaults to 1 KiB: four times
 // the AES and HMAC calls when a fullCRL walks a million rows; 1.95 -> 1.47 s). A file-format
 // setting: set before every key, and before every ATTACH of a copy, so they always agree.
