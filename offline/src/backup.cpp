@@ -163,7 +163,7 @@ Bytes hmac_sha256(const hsm::Secret& key, BytesView data) {
 }
 
 hsm::Secret database_key(const hsm::Secret& mac_key) {
-  Bytes key = hmac_sha256(mac_key, BytesView(reinterpret_cast<const std::uint8_t*>(kDatabaseKeyLabel.data()), kDatabaseKeyLabel.size()));
+  Bytes key = hmac_sha256(mac_key, view(kDatabaseKeyLabel));
   hsm::Secret out{BytesView(key)};
   std::fill(key.begin(), key.end(), std::uint8_t{0});
   return out;

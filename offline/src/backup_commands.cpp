@@ -289,13 +289,8 @@ void cmd_backup(const po::variables_map& vm) {
     // A consistent snapshot while the lock keeps every other command out.
     // R42: an encrypted database stays encrypted in the set, under the key the backup center
     // derives from the backup key (see backup.h).
-    Bytes set_key;
-    if (!store.config().database_key.empty()) {
-      set_key = session.hmac_sha256(*mac, BytesView(reinterpret_cast<const std::uint8_t*>(backup::kDatabaseKeyLabel.data()),
-                                                    backup::kDatabaseKeyLabel.size()));
-    }
-    const hsm::Secret copy_key{BytesView(set_key)};
-    std::fill(set_key.begin(), set_key.end(), std::uint8_t{0});
+    const hsm::Secret copy_key =
+        store.config().database_key.empty() ? hsm::Secret() : token_derived_key(session, *mac, backup::kDatabaseKeyLabel);
     store.db().export_to((partial / "ca.db").string(), copy_key.view());
     std::vector<std::string> names{"ca.db"};
     for (const char* f : {"ca.conf", "profiles.conf", "audit.spki", "transport.spki", backup::kBackupKeyFile}) {

@@ -1,11 +1,10 @@
 #include "hanko/offline/ca_store.h"
 
-#include "hanko/offline/database_key.h"
-
 #include <cctype>
 
 #include <sstream>
 
+#include "hanko/offline/database_key.h"
 #include "hanko/offline/profiles.h"
 #include "hanko/pki/certificate.h"
 

@@ -6,10 +6,10 @@
 #include <iostream>
 
 #include "hanko/offline/ca_store.h"
-#include "hanko/offline/database_key.h"
-#include "hanko/offline/profiles.h"
 #include "hanko/offline/command.h"
+#include "hanko/offline/database_key.h"
 #include "hanko/offline/network_guard.h"
+#include "hanko/offline/profiles.h"
 
 namespace hanko::offline {
 

@@ -43,7 +43,11 @@ hsm::Secret database_key(hsm::Session& session, const std::string& label) {
     throw PolicyError("token '" + session.token_label() + "' has no database key '" + label +
                       "': the CA database cannot be opened with this token (restore onto it from a backup set, or attach the CA's own token)");
   }
-  Bytes mac = session.hmac_sha256(*key, BytesView(reinterpret_cast<const std::uint8_t*>(kDatabaseKeyInfo.data()), kDatabaseKeyInfo.size()));
+  return token_derived_key(session, *key, kDatabaseKeyInfo);
+}
+
+hsm::Secret token_derived_key(hsm::Session& session, CK_OBJECT_HANDLE key, std::string_view label) {
+  Bytes mac = session.hmac_sha256(key, view(label));
   hsm::Secret out{BytesView(mac)};
   std::fill(mac.begin(), mac.end(), std::uint8_t{0});
   return out;

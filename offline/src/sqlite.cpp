@@ -102,11 +102,11 @@ void Database::exec(const char* sql) {
 Statement Database::prepare(const char* sql) { return Statement(m_db, sql); }
 
 void Database::export_to(const std::string& path, BytesView key) {
+#ifdef HANKO_SQLCIPHER
   // ATTACH opens with this connection's flags, which may lack CREATE; the copy is owner-only.
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) throw Error("cannot create '" + path + "': " + std::strerror(errno), SQLITE_CANTOPEN);
   ::close(fd);
-#ifdef HANKO_SQLCIPHER
   // ATTACH ... KEY with bound parameters: the key never becomes SQL text.
   const hsm::Secret spec = key.empty() ? hsm::Secret() : raw_key_spec(key);
   use_4k_cipher_pages(m_db);
@@ -121,8 +121,9 @@ void Database::export_to(const std::string& path, BytesView key) {
   }
   exec("DETACH DATABASE export");
 #else
-  if (!key.empty()) throw Error("this program's SQLite cannot encrypt '" + path + "'", SQLITE_MISUSE);
-  prepare("VACUUM INTO ?1").bind(1, path).run();
+  // Only the signer copies its database; the relay's build has no use for it.
+  (void)key;
+  throw Error("cannot copy '" + path + "': copies are made by the signer's SQLCipher build", SQLITE_MISUSE);
 #endif
 }
 

@@ -33,7 +33,7 @@ struct CaConfig {
   std::string transport_key;    // label of the key that signs result bundles (never the CA key, R4)
   std::string audit_key;        // label of the key that signs audit checkpoints (never the CA key, R4)
   // R42: label of the token secret key that computes the CA database's key; empty: a plain database
-  // (states made before encryption, or by init --plain-database).
+  // (states made before encryption, or by init without --encrypt-database).
   std::string database_key;
   std::string system_name = "hanko-signer";  // the "system" of audit entries (R40)
 

@@ -20,6 +20,9 @@ struct CaConfig;
 void create_database_token_key(hsm::Session& session, const std::string& label);
 // The 32-byte key of the database, computed in the token.
 hsm::Secret database_key(hsm::Session& session, const std::string& label);
+// HMAC-SHA256 of `label` under a secret key of the token, as a secret (the bytes the token
+// returned are wiped). Derives the database key here and the backup copy's key (backup.h).
+hsm::Secret token_derived_key(hsm::Session& session, CK_OBJECT_HANDLE key, std::string_view label);
 
 // The keys this process may open encrypted databases with. A command that can log in to the
 // token installs a source (cli.cpp: from --pin-fd or the custodians' shares); CaStore asks here
