@@ -73,6 +73,39 @@ CertificateRecord record_for(const CertificateTemplate& t, int generation, Certi
   return r;
 }
 
+// A partition or ARL is told apart from the other lists of the CA's name only by the address in
+// its issuingDistributionPoint; without "{scope}" in every URL there is none of its own.
+bool lists_have_own_address(const CaConfig& config) {
+  return !config.crl_urls.empty() && std::all_of(config.crl_urls.begin(), config.crl_urls.end(), [](const std::string& u) {
+    return u.find("{scope}") != std::string::npos;
+  });
+}
+
+// What a list must hold so that it claims no scope it does not cover (RFC 5280 5.2.5, 6.3.3):
+// a fullCRL (no IDP) covers every generation of the name; so do partitions and ARLs without an
+// address of their own.
+CaStore::ListCoverage coverage_of(const ScopeParts& parts, const CaConfig& config) {
+  CaStore::ListCoverage c;
+  c.kind = parts.kind;
+  if (parts.kind == CaStore::ListKind::kFull || !lists_have_own_address(config)) return c;
+  c.generation = parts.generation;
+  if (parts.kind == CaStore::ListKind::kPartition) c.partition = parts.partition;
+  return c;
+}
+
+// The CRL number sequence of a list. A list of every generation continues above the
+// per-generation sequences ("g*") of states made before such lists shared one: numbers may skip,
+// never fall.
+std::pair<std::string, std::string> number_sequence(const std::string& scope, const CaStore::ListCoverage& coverage) {
+  if (coverage.generation) return {scope, {}};
+  switch (coverage.kind) {
+    case CaStore::ListKind::kFull: return {"name-full", "g*"};
+    case CaStore::ListKind::kArl: return {"name-arl", "g*"};
+    case CaStore::ListKind::kPartition: break;
+  }
+  return {"name-subscribers", "g*"};
+}
+
 Serial fresh_serial(CaStore& store, CryptoPP::RandomNumberGenerator& rng, const std::set<Serial>& taken = {}) {
   Serial s;
   do {
@@ -222,14 +255,14 @@ PlannedCertificate Ca::plan(const IssueRequest& request, Time now, CryptoPP::Ran
   if (p.subject_alt_name == SubjectAltNameSource::kJpkiBasicFour) {
     std::set<Oid> given;
     for (const auto& [type, value] : request.subject_data) {
-      if (value.empty()) throw PolicyError("subject data " + type.to_string() + " is empty");
+      jpki::check_value(type, value, now);
+      if (!given.insert(type).second) throw PolicyError(jpki::option_name(type) + " is given twice");
       alt_names.push_back(GeneralName::other_name_utf8(type, value));
-      given.insert(type);
     }
     for (const Oid& required : {jpki::kName, jpki::kDateOfBirth, jpki::kGender, jpki::kAddress}) {
       if (!given.count(required)) {
         throw PolicyError("profile '" + p.name + "' needs the basic four information (name, date of birth, gender, address; R14); " +
-                          required.to_string() + " is missing");
+                          jpki::option_name(required) + " is missing");
       }
     }
   } else if (!request.subject_data.empty()) {
@@ -424,8 +457,7 @@ ResultBatch Ca::execute_batch(BatchPlan& plan, const std::vector<Signer*>& signe
   for (const auto& [index, action] : plan.revocations) {
     const CertificateRecord record = *m_store.find(action.serial);
     m_store.mark_revoked(action.serial, now, action.reason, action.invalidity_date);
-    scopes.insert(scope_name(record.generation, is_ca_kind(record.kind) ? "arl" : record.partition));
-    scopes.insert(scope_name(record.generation, "full"));
+    for (const std::string& scope : scopes_covering(record)) scopes.insert(scope);
     plan.results[index].status = ItemStatus::kRevoked;
     audit("certificate.revoke", "serial " + action.serial.hex() + ", reason " + std::string(reason_name(action.reason)) +
                                     ", batch " + to_hex(plan.batch_id), now);
@@ -483,8 +515,21 @@ std::vector<std::string> Ca::revoke(const Serial& serial, ReasonCode reason, Tim
   audit("certificate.revoke", "serial " + serial.hex() + ", reason " + std::string(reason_name(reason)) + ", subject " + record->subject, now);
   m_store.record_time(now);
   txn.commit();
-  if (is_ca_kind(record->kind)) return {scope_name(record->generation, "arl"), scope_name(record->generation, "full")};
-  return {scope_name(record->generation, record->partition), scope_name(record->generation, "full")};
+  return scopes_covering(*record);
+}
+
+std::vector<std::string> Ca::scopes_covering(const CertificateRecord& record) {
+  std::vector<std::string> out;
+  const bool own_address = lists_have_own_address(m_store.config());
+  const std::string list = is_ca_kind(record.kind) ? "arl" : record.partition;
+  for (const std::string& scope : all_scopes()) {
+    const ScopeParts parts = parse_scope(scope);
+    const bool same_kind = parts.kind == (is_ca_kind(record.kind) ? CaStore::ListKind::kArl : CaStore::ListKind::kPartition);
+    const bool covers = parts.kind == CaStore::ListKind::kFull ||
+                        (same_kind && (!own_address || (parts.generation == record.generation && scope == scope_name(record.generation, list))));
+    if (covers) out.push_back(scope);
+  }
+  return out;
 }
 
 std::vector<std::string> Ca::all_scopes() {
@@ -510,9 +555,9 @@ std::vector<StoredCrl> Ca::make_lists(const std::vector<std::string>& scopes, Ti
     t.this_update = this_update;
     t.next_update = this_update + std::chrono::hours(m_store.config().crl_validity_hours);
     t.authority_key_id = key_identifier(ca.public_key);
-    t.revoked.reserve(m_store.count_revoked(parts.generation, parts.kind, parts.partition, this_update));
-    m_store.for_each_revoked(parts.generation, parts.kind, parts.partition, this_update,
-                             [&](RevokedCertificate&& r) { t.revoked.push_back(std::move(r)); });
+    const CaStore::ListCoverage coverage = coverage_of(parts, m_store.config());
+    t.revoked.reserve(m_store.count_revoked(coverage, this_update));
+    m_store.for_each_revoked(coverage, this_update, [&](RevokedCertificate&& r) { t.revoked.push_back(std::move(r)); });
     if (parts.kind != CaStore::ListKind::kFull) {
       IssuingDistributionPoint idp;
       idp.full_name = uris(m_store.config().urls_for(scope));
@@ -522,7 +567,10 @@ std::vector<StoredCrl> Ca::make_lists(const std::vector<std::string>& scopes, Ti
     }
     Signer& signer = signer_for(generation);
     check_signer_matches(generation, signer);
-    t.crl_number = m_store.reserve_crl_number(scope);  // committed before signing: never reused
+    // Lists of one scope share one number sequence, so a relying party holding any of them can
+    // tell which is newest: every generation's fullCRL covers the same certificates.
+    const auto [sequence, earlier] = number_sequence(scope, coverage);
+    t.crl_number = m_store.reserve_crl_number(sequence, earlier);  // committed before signing: never reused
     StoredCrl stored{scope, t.crl_number, t.this_update, t.next_update, sign_crl(t, signer)};
     std::vector<RevokedCertificate>().swap(t.revoked);  // a million entries are 56 MB: free them now
     sql::Transaction txn(m_store.db());
@@ -601,11 +649,17 @@ std::vector<std::string> Ca::compromise(int generation, Time now) {
                               " certificates revoked (cACompromise)", now);
   m_store.record_time(now);
   txn.commit();
-  std::vector<std::string> scopes;
-  for (const std::string& p : m_store.partitions(generation)) scopes.push_back(scope_name(generation, p));
-  scopes.push_back(scope_name(generation, "arl"));
-  scopes.push_back(scope_name(generation, "full"));
-  return scopes;
+  // The generation's own lists, and every list of the name that covers its certificates too.
+  std::set<std::string> scopes;
+  for (const std::string& p : m_store.partitions(generation)) scopes.insert(scope_name(generation, p));
+  scopes.insert(scope_name(generation, "arl"));
+  const bool own_address = lists_have_own_address(m_store.config());
+  for (const std::string& scope : all_scopes()) {
+    const ScopeParts parts = parse_scope(scope);
+    if (parts.generation == generation || parts.kind == CaStore::ListKind::kFull || !own_address) scopes.insert(scope);
+  }
+  scopes.insert(scope_name(generation, "full"));
+  return {scopes.begin(), scopes.end()};
 }
 
 std::vector<std::string> Ca::terminate(Time now) {
@@ -675,7 +729,7 @@ std::vector<std::string> Ca::warnings(Time now) {
   } catch (const std::runtime_error& e) {
     out.push_back(e.what());
   }
-  for (const StoredCrl& crl : m_store.latest_crls()) {
+  for (const StoredCrl& crl : m_store.latest_crls(now)) {
     if (crl.this_update + std::chrono::hours(m_store.config().crl_interval_hours) <= now) {
       out.push_back("list " + crl.scope + " is due (issued " + format_time(crl.this_update) + ")");
     }

@@ -211,7 +211,16 @@ IssueRequest request_from_options(const po::variables_map& vm) {
   return r;
 }
 
+// A certificate as DER, or PEM where a person will paste it (--pem).
+void write_certificate(const std::string& path, const Bytes& der, bool pem) {
+  if (!pem) return write_new_file(path, der);
+  const std::string text = pki::pem_encode(der, "CERTIFICATE");
+  write_new_file(path, BytesView(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+}
+
 void issue_one(const po::variables_map& vm, IssueRequest request, std::optional<KeyOperation> key_operation = std::nullopt) {
+  const std::string out = vm["out"].as<std::string>();
+  check_can_create(out);  // check, then sign, then write: a certificate is never signed into nowhere
   Opened o(vm, key_operation);
   CryptoPP::AutoSeededRandomPool rng;
   const PlannedCertificate plan = o.ca.plan(request, o.time, rng);
@@ -219,8 +228,13 @@ void issue_one(const po::variables_map& vm, IssueRequest request, std::optional<
   CaKeys keys = open_keys(o.store, vm);
   const Bytes der = o.ca.issue({plan}, keys.signer(o.store.generation(plan.record.generation)), o.time).front();
   checkpoint(o, keys);
-  const std::string out = vm["out"].as<std::string>();
-  write_new_file(out, der);
+  try {
+    write_certificate(out, der, vm.count("pem") > 0);
+  } catch (const FileError& e) {
+    throw FileError(std::string(e.what()) + "\ncertificate " + plan.certificate.serial.hex() +
+                    " is issued and recorded; write it out with: hanko-offline get --state " + vm["state"].as<std::string>() +
+                    " --serial " + plan.certificate.serial.hex() + " --out FILE");
+  }
   std::cout << "issued " << plan.certificate.serial.hex() << " -> " << out << "\n";
 }
 
@@ -282,12 +296,32 @@ void cmd_crl(const po::variables_map& vm) {
   checkpoint(o, keys);
 }
 
+// The token key type of a CA key, so a rollover keeps the algorithm unless told otherwise.
+std::string key_type_of(const pki::PublicKey& key) {
+  if (key.algorithm == pki::KeyAlgorithm::kRsa) return "rsa" + std::to_string(key.bits);
+  return "p" + std::to_string(key.bits);
+}
+
 void cmd_rollover(const po::variables_map& vm) {
-  Opened o(vm, KeyOperation{"a key rollover"});
-  const auto key_type = hsm::parse_key_type(vm["key-type"].as<std::string>());
-  if (!key_type) throw UsageError("unknown key type '" + vm["key-type"].as<std::string>() + "'");
   const std::string label = vm["new-key-label"].as<std::string>();
+  std::optional<std::string> key_type_name;
+  if (vm.count("key-type")) key_type_name = vm["key-type"].as<std::string>();
+  if (key_type_name && !hsm::parse_key_type(*key_type_name)) throw UsageError("unknown key type '" + *key_type_name + "'");
+  Opened o(vm, KeyOperation{"a key rollover"});
   const KeyGeneration old_generation = o.store.current_generation();
+  const pki::PublicKey old_key = pki::parse_certificate(old_generation.certificate).value().public_key;
+  if (!key_type_name) key_type_name = key_type_of(old_key);
+  const auto key_type = hsm::parse_key_type(*key_type_name);
+  if (!key_type) throw UsageError("the current key is " + old_key.description() + "; name the new one with --key-type");
+  std::cout << "rollover: generation " << old_generation.number << " " << old_key.description() << " '" << old_generation.key_label
+            << "' -> generation " << old_generation.number + 1 << " " << *key_type_name << " '" << label << "'"
+            << (vm.count("key-type") ? "" : " (the same algorithm; --key-type changes it)") << "\n";
+  if (vm.count("dry-run")) {
+    std::cout << "would sign: a self-signed certificate for the new key, NewWithOld (new key, signed by the old) and\n"
+              << "OldWithNew (old key, signed by the new), then every list of generation " << old_generation.number + 1
+              << "; nothing was generated or signed (--dry-run)\n";
+    return;
+  }
   CaKeys keys = open_keys(o.store, vm, true);
   pki::Signer& old_signer = keys.signer(old_generation);  // refuses when the old key is missing
   // The new key can be backed up exactly when the old one could (init --backup).
@@ -301,7 +335,7 @@ void cmd_rollover(const po::variables_map& vm) {
     CryptoPP::AutoSeededRandomPool rng;
     const Ca::Rollover r = o.ca.rollover(label, old_signer, new_signer, o.time, rng);
     const pki::Certificate cert = pki::parse_certificate(r.self_signed).value();
-    std::cout << "rolled over to generation " << r.generation << " (key '" << label << "')\n"
+    std::cout << "rolled over to generation " << r.generation << " (key '" << label << "', " << public_key.description() << ")\n"
               << "  new CA certificate SHA-256 " << fingerprint(cert.fingerprint_sha256()) << "\n"
               << "  link certificates NewWithOld and OldWithNew valid until "
               << pki::format_time(pki::parse_certificate(r.new_with_old)->not_after) << "\n"
@@ -314,8 +348,20 @@ void cmd_rollover(const po::variables_map& vm) {
 }
 
 void cmd_compromise(const po::variables_map& vm) {
-  Opened o(vm, KeyOperation{"the compromise procedure"});
   const int generation = vm["generation"].as<int>();
+  if (vm.count("dry-run")) {
+    CaStore store(vm["state"].as<std::string>());
+    const KeyGeneration g = store.generation(generation);
+    std::cout << "would revoke " << store.count_certificates(generation, false) << " valid certificates of generation " << generation
+              << " (key '" << g.key_label << "') as cACompromise, sign the final lists and refuse the key from then on;\n"
+              << "nothing was revoked or signed (--dry-run)\n";
+    return;
+  }
+  if (!vm.count("confirm") || vm["confirm"].as<std::string>() != "compromise") {
+    throw UsageError("the compromise procedure revokes every certificate of generation " + std::to_string(generation) +
+                     " and retires its key for good; confirm with --confirm compromise (--dry-run shows what it would do)");
+  }
+  Opened o(vm, KeyOperation{"the compromise procedure"});
   CaKeys keys = open_keys(o.store, vm);
   const std::vector<std::string> scopes = o.ca.compromise(generation, o.time);
   std::cout << "every certificate of generation " << generation << " revoked (cACompromise); final lists:\n";
@@ -360,7 +406,7 @@ void cmd_status(const po::variables_map& vm) {
               << "    certificates " << store.count_certificates(g.number) << ", revoked "
               << store.count_certificates(g.number, true) << ", partitions " << store.partitions(g.number).size() << "\n";
   }
-  for (const StoredCrl& l : store.latest_crls()) {
+  for (const StoredCrl& l : store.latest_crls(time)) {
     std::cout << "  list " << l.scope << " #" << l.number << " next due "
               << pki::format_time(l.this_update + std::chrono::hours(store.config().crl_interval_hours))
               << ", expires " << pki::format_time(l.next_update) << "\n";
@@ -413,7 +459,7 @@ void cmd_publish(const po::variables_map& vm) {
   for (const CrossPair& pair : store.cross_pairs()) {
     write_file_atomic(out / ("crossCertificatePair-" + pair.issued_to_us_serial.hex() + ".der"), encode_certificate_pair(pair));
   }
-  write_lists(store.latest_crls(), out);
+  write_lists(store.latest_crls(now()), out);  // pre-signed lists wait in schedule/ until their time
   for (const RepositoryFile& f : files) write_file_atomic(out / f.name, f.content);
   if (opened) checkpoint(*opened, *keys);
   std::cout << "repository written to " << out.string()
@@ -499,7 +545,7 @@ Bytes result_bundle(CaStore& store, pki::Signer& transport, const ResultBatch& r
   std::vector<transfer::Part> parts;
   parts.push_back({"result-batch.der", "application/vnd.hanko.result-batch", encode_result_batch(result)});
   for (const NamedCertificate& c : ca_and_link_certificates(store)) parts.push_back({c.name, "application/pkix-cert", c.der});
-  for (const StoredCrl& l : store.latest_crls()) parts.push_back({l.scope + ".crl", "application/pkix-crl", l.der});
+  for (const StoredCrl& l : store.latest_crls(now)) parts.push_back({l.scope + ".crl", "application/pkix-crl", l.der});
   // The signed fingerprints page and the certificate bundle, for the relay to publish (R18).
   for (const RepositoryFile& f : published) parts.push_back({f.name, f.media_type, f.content});
   // The newest audit checkpoint leaves with the results: the relay keeps an outside copy (R41).
@@ -663,27 +709,18 @@ void cmd_profiles(const po::variables_map& vm) {
   }
 }
 
-void add_state(po::options_description& o) {
-  o.add_options()("state", po::value<std::string>()->required(), "CA state folder")(
-      "operator", po::value<std::string>(), "who runs this command (recorded in the audit log)");
-}
-
-// Commands that only read: an encrypted database (R42) still needs the token's PIN.
-void add_state_for_reading(po::options_description& o) {
-  add_state(o);
-  add_pin_option(o);
-}
 
 void add_request_options(po::options_description& o) {
   o.add_options()("csr", po::value<std::string>()->required(), "PKCS#10 request (DER or PEM)")(
       "out", po::value<std::string>()->required(), "where to write the certificate (DER; never overwritten)")(
+      "pem", "write the certificate as PEM instead of DER")(
       "partition", po::value<std::string>(), "named CRL partition (e.g. a municipality code); default by size")(
       "jpki-name", po::value<std::string>(), "basic four: name (UTF-8)")(
-      "jpki-birth", po::value<std::string>(), "basic four: date of birth")(
-      "jpki-gender", po::value<std::string>(), "basic four: gender")(
+      "jpki-birth", po::value<std::string>(), "basic four: date of birth, YYYYMMDD")(
+      "jpki-gender", po::value<std::string>(), "basic four: gender code, 1 (male) or 2 (female)")(
       "jpki-address", po::value<std::string>(), "basic four: address (UTF-8)")(
-      "jpki-name-substituted", po::value<std::string>(), "flag: substitute characters used in the name")(
-      "jpki-address-substituted", po::value<std::string>(), "flag: substitute characters used in the address")(
+      "jpki-name-substituted", po::value<std::string>(), "1 when substitute characters are used in the name, else 0")(
+      "jpki-address-substituted", po::value<std::string>(), "1 when substitute characters are used in the address, else 0")(
       "policy-mapping", po::value<std::vector<std::string>>(), "cross-certificates: ISSUER_POLICY:SUBJECT_POLICY; repeatable");
 }
 
@@ -751,7 +788,7 @@ std::vector<Command> ca_commands() {
                                              "certificates the responder answers for (RFC 6960 4.2.2.2)");
          add_request_options(o);
        },
-       cmd_issue},
+       cmd_issue, nullptr, jpki::kFormatsHelp},
       {"cross-certify", "sign a Bridge CA's request with the cross-certificate profile (R13)",
        [](po::options_description& o) {
          add_state(o);
@@ -793,7 +830,8 @@ std::vector<Command> ca_commands() {
          add_pin_option(o);
          add_approval_options(o);
          o.add_options()("new-key-label", po::value<std::string>()->required(), "label of the new key")(
-             "key-type", po::value<std::string>()->default_value("rsa2048"), "rsa2048, rsa3072, rsa4096, p256 or p384");
+             "key-type", po::value<std::string>(), "rsa2048, rsa3072, rsa4096, p256 or p384 (default: the current key's)")(
+             "dry-run", "print what would be generated and signed, and stop");
        },
        cmd_rollover},
       {"compromise", "CA key compromise: revoke all it signed, final lists, refuse the key (R25)",
@@ -802,6 +840,8 @@ std::vector<Command> ca_commands() {
          add_pin_option(o);
          add_approval_options(o);
          o.add_options()("generation", po::value<int>()->required(), "key generation")(
+             "confirm", po::value<std::string>(), "must be the word 'compromise'")(
+             "dry-run", "print what would be revoked and signed, and stop (needs no token)")(
              "out-dir", po::value<std::string>()->required(), "folder for the final lists");
        },
        cmd_compromise},

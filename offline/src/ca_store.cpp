@@ -514,6 +514,32 @@ std::vector<CertificateRecord> CaStore::certificates_of_profile(const std::strin
   return out;
 }
 
+void CaStore::for_each_certificate(const CertificateFilter& f, const std::function<void(const CertificateRecord&)>& fn) {
+  std::string sql = std::string("SELECT ") + kCertificateColumns + " FROM certificates WHERE 1";
+  if (f.subject_contains) sql += " AND instr(subject, ?1) > 0";
+  if (f.profile) sql += " AND profile = ?2";
+  if (f.generation) sql += " AND generation = ?3";
+  if (f.batch_id) sql += " AND lower(batch_id) = lower(?4)";
+  if (f.issued_from) sql += " AND not_before >= ?5";
+  if (f.issued_until) sql += " AND not_before < ?6";
+  switch (f.status) {
+    case CertificateFilter::Status::kAny: break;
+    case CertificateFilter::Status::kValid: sql += " AND revoked_at IS NULL AND not_after > ?7"; break;
+    case CertificateFilter::Status::kRevoked: sql += " AND revoked_at IS NOT NULL"; break;
+    case CertificateFilter::Status::kExpired: sql += " AND revoked_at IS NULL AND not_after <= ?7"; break;
+  }
+  sql += " ORDER BY not_before, serial";
+  sql::Statement s = m_db->prepare(sql.c_str());
+  if (f.subject_contains) s.bind(1, *f.subject_contains);
+  if (f.profile) s.bind(2, *f.profile);
+  if (f.generation) s.bind(3, *f.generation);
+  if (f.batch_id) s.bind(4, *f.batch_id);
+  if (f.issued_from) s.bind(5, seconds(*f.issued_from));
+  if (f.issued_until) s.bind(6, seconds(*f.issued_until));
+  if (f.status == CertificateFilter::Status::kValid || f.status == CertificateFilter::Status::kExpired) s.bind(7, seconds(f.at));
+  while (s.step()) fn(read_certificate(s));
+}
+
 std::string CaStore::assign_partition(int generation, const std::string& group, const std::map<std::string, int>& pending) {
   if (!group.empty()) return group;
   sql::Statement s = m_db->prepare(
@@ -550,28 +576,30 @@ std::vector<std::string> CaStore::partitions(int generation) {
 }
 
 namespace {
-std::string revoked_query(const char* columns, CaStore::ListKind kind) {
-  std::string sql = std::string("SELECT ") + columns +
-                    " FROM certificates WHERE generation = ?1 AND revoked_at IS NOT NULL AND not_after >= ?2";
-  if (kind == CaStore::ListKind::kPartition) sql += " AND kind = 'subscriber' AND partition = ?3";
-  if (kind == CaStore::ListKind::kArl) sql += " AND kind != 'subscriber'";
-  return sql;
+// ?1 is the time; ?2 the generation and ?3 the partition, where the coverage names them.
+sql::Statement revoked_query(sql::Database& db, const char* columns, const CaStore::ListCoverage& c, pki::Time now) {
+  std::string text = std::string("SELECT ") + columns + " FROM certificates WHERE revoked_at IS NOT NULL AND not_after >= ?1";
+  if (c.generation) text += " AND generation = ?2";
+  if (c.kind == CaStore::ListKind::kPartition) text += " AND kind = 'subscriber'";
+  if (c.kind == CaStore::ListKind::kPartition && c.partition) text += " AND partition = ?3";
+  if (c.kind == CaStore::ListKind::kArl) text += " AND kind != 'subscriber'";
+  sql::Statement s = db.prepare(text.c_str());
+  s.bind(1, seconds(now));
+  if (c.generation) s.bind(2, *c.generation);
+  if (c.kind == CaStore::ListKind::kPartition && c.partition) s.bind(3, *c.partition);
+  return s;
 }
 }  // namespace
 
-std::size_t CaStore::count_revoked(int generation, ListKind kind, const std::string& partition, pki::Time now) {
-  sql::Statement s = m_db->prepare(revoked_query("COUNT(*)", kind).c_str());
-  s.bind(1, generation).bind(2, seconds(now));
-  if (kind == ListKind::kPartition) s.bind(3, partition);
+std::size_t CaStore::count_revoked(const ListCoverage& coverage, pki::Time now) {
+  sql::Statement s = revoked_query(*m_db, "COUNT(*)", coverage, now);
   s.step();
   return static_cast<std::size_t>(s.integer(0));
 }
 
-void CaStore::for_each_revoked(int generation, ListKind kind, const std::string& partition, pki::Time now,
+void CaStore::for_each_revoked(const ListCoverage& coverage, pki::Time now,
                                const std::function<void(pki::RevokedCertificate&&)>& entry) {
-  sql::Statement s = m_db->prepare(revoked_query("serial, revoked_at, reason, invalidity", kind).c_str());
-  s.bind(1, generation).bind(2, seconds(now));
-  if (kind == ListKind::kPartition) s.bind(3, partition);
+  sql::Statement s = revoked_query(*m_db, "serial, revoked_at, reason, invalidity", coverage, now);
   while (s.step()) {
     pki::RevokedCertificate r;
     r.serial = pki::Serial(s.blob_view(0));
@@ -584,9 +612,14 @@ void CaStore::for_each_revoked(int generation, ListKind kind, const std::string&
 
 // ----- lists ---------------------------------------------------------------------------------
 
-std::uint64_t CaStore::reserve_crl_number(const std::string& scope) {
+std::uint64_t CaStore::reserve_crl_number(const std::string& scope, const std::string& continue_from) {
   sql::Transaction txn(*m_db);
-  m_db->prepare("INSERT OR IGNORE INTO crl_numbers VALUES (?1, 0)").bind(1, scope).run();
+  // A new sequence that takes over from older ones starts above all of them: numbers of one scope
+  // only rise (RFC 5280 5.2.3).
+  m_db->prepare("INSERT OR IGNORE INTO crl_numbers VALUES (?1, (SELECT COALESCE(MAX(last), 0) FROM crl_numbers WHERE scope GLOB ?2))")
+      .bind(1, scope)
+      .bind(2, continue_from.empty() ? std::string("\x01") : continue_from)
+      .run();
   m_db->prepare("UPDATE crl_numbers SET last = last + 1 WHERE scope = ?1").bind(1, scope).run();
   sql::Statement s = m_db->prepare("SELECT last FROM crl_numbers WHERE scope = ?1");
   s.bind(1, scope);
@@ -614,10 +647,12 @@ std::optional<StoredCrl> CaStore::latest_crl(const std::string& scope) {
   return StoredCrl{s.text(0), static_cast<std::uint64_t>(s.integer(1)), from_seconds(s.integer(2)), from_seconds(s.integer(3)), s.blob(4)};
 }
 
-std::vector<StoredCrl> CaStore::latest_crls() {
+std::vector<StoredCrl> CaStore::latest_crls(pki::Time at) {
   sql::Statement s = m_db->prepare(
       "SELECT c.scope, c.number, c.this_update, c.next_update, c.der FROM crls c "
-      "JOIN (SELECT scope, MAX(number) AS number FROM crls GROUP BY scope) m ON c.scope = m.scope AND c.number = m.number ORDER BY c.scope");
+      "JOIN (SELECT scope, MAX(number) AS number FROM crls WHERE this_update <= ?1 GROUP BY scope) m "
+      "ON c.scope = m.scope AND c.number = m.number ORDER BY c.scope");
+  s.bind(1, seconds(at));
   std::vector<StoredCrl> out;
   while (s.step()) {
     out.push_back({s.text(0), static_cast<std::uint64_t>(s.integer(1)), from_seconds(s.integer(2)), from_seconds(s.integer(3)), s.blob(4)});

@@ -20,6 +20,7 @@ constexpr const char* kProgram = "hanko-offline";
 std::vector<Command> commands() {
   std::vector<Command> all = tool_commands();
   for (Command& c : ca_commands()) all.push_back(std::move(c));
+  for (Command& c : query_commands()) all.push_back(std::move(c));
   for (Command& c : transfer_commands()) all.push_back(std::move(c));
   for (Command& c : backup_commands()) all.push_back(std::move(c));
   for (Command& c : ceremony_commands()) all.push_back(std::move(c));
@@ -47,6 +48,10 @@ int run_cli(int argc, char** argv) {
   if (argc < 2 || std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h") {
     print_usage(argc < 2 ? std::cerr : std::cout);
     return argc < 2 ? 2 : 0;
+  }
+  if (std::string_view(argv[1]) == "--version") {
+    std::cout << kProgram << " " << HANKO_VERSION << "\n";
+    return 0;
   }
   std::string name = argv[1];
   // Two-word commands: "ceremony run", "archive verify", ...
@@ -83,6 +88,7 @@ int run_cli(int argc, char** argv) {
     po::store(po::command_line_parser(argc - 1, argv + 1).options(options).positional(positional).style(style).run(), vm);
     if (vm.count("help")) {
       std::cout << options;
+      if (command->details) std::cout << "\n" << command->details;
       return 0;
     }
     po::notify(vm);

@@ -136,6 +136,16 @@ std::string authorize(CaStore& store, const po::variables_map& vm, Role role, co
   return actor + ", approved by " + name + " (operations manager)" + tag;
 }
 
+void add_state(po::options_description& o) {
+  o.add_options()("state", po::value<std::string>()->required(), "CA state folder")(
+      "operator", po::value<std::string>(), "who runs this command (recorded in the audit log)");
+}
+
+void add_state_for_reading(po::options_description& o) {
+  add_state(o);
+  add_pin_option(o);
+}
+
 void add_approval_options(po::options_description& o) {
   add_identity_options(o);
   o.add_options()("approved-by", po::value<std::string>(), "the operations manager who approves this key operation (R51)")(

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
 
@@ -112,6 +113,22 @@ void write_file_atomic(const std::filesystem::path& path, BytesView data, unsign
 
 void write_new_file(const std::filesystem::path& path, BytesView data, unsigned mode) {
   write_via_temporary(path, data, false, mode);
+}
+
+void check_can_create(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (std::filesystem::symlink_status(path, ec).type() != std::filesystem::file_type::not_found) {
+    throw FileError("'" + path.string() + "' already exists; nothing was signed: choose another name or move it away");
+  }
+  const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  const std::string probe = (dir / ".hanko-probe-XXXXXX").string();
+  std::string name = probe;
+  const int fd = ::mkstemp(name.data());
+  if (fd < 0) {
+    throw FileError("cannot create '" + path.string() + "': " + errno_text() + "; nothing was signed");
+  }
+  ::close(fd);
+  ::unlink(name.c_str());
 }
 
 FileLock::FileLock(const std::filesystem::path& path) {

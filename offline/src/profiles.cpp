@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "hanko/pki/extensions.h"
+#include "hanko/pki/time.h"
 
 namespace hanko::offline {
 
@@ -201,5 +202,72 @@ void check_key_against_profile(const pki::PublicKey& key, const Profile& profile
   }
   throw PolicyError("the request's " + key.description() + " key is not allowed by profile '" + profile.name + "'");
 }
+
+namespace jpki {
+
+std::string option_name(const pki::Oid& type) {
+  static const std::pair<const pki::Oid*, const char*> names[] = {
+      {&kName, "--jpki-name"}, {&kDateOfBirth, "--jpki-birth"}, {&kGender, "--jpki-gender"}, {&kAddress, "--jpki-address"},
+      {&kNameSubstituted, "--jpki-name-substituted"}, {&kAddressSubstituted, "--jpki-address-substituted"}};
+  for (const auto& [oid, name] : names) {
+    if (*oid == type) return name;
+  }
+  return type.to_string();
+}
+
+namespace {
+
+bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+void check_date_of_birth(std::string_view v, pki::Time today) {
+  const auto refuse = [&](const std::string& why) {
+    throw PolicyError("--jpki-birth '" + std::string(v) + "' " + why + "; the format is YYYYMMDD, e.g. 19800401");
+  };
+  if (v.size() != 8 || v.find_first_not_of("0123456789") != std::string_view::npos) refuse("is not eight digits");
+  const int year = std::stoi(std::string(v.substr(0, 4)));
+  const int month = std::stoi(std::string(v.substr(4, 2)));
+  const int day = std::stoi(std::string(v.substr(6, 2)));
+  static const int days_in[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (month < 1 || month > 12) refuse("has no month " + std::to_string(month));
+  const int last = days_in[month - 1] + (month == 2 && is_leap(year) ? 1 : 0);
+  if (day < 1 || day > last) refuse("is not a calendar date (month " + std::to_string(month) + " has " + std::to_string(last) + " days)");
+  if (year < 1868) refuse("is before 1868 (Meiji 1)");
+  const std::string now_text = pki::format_time(today);  // "YYYY-MM-DD ..."
+  const std::string today_digits = now_text.substr(0, 4) + now_text.substr(5, 2) + now_text.substr(8, 2);
+  if (std::string(v) > today_digits) refuse("is in the future");
+}
+
+void check_text(const pki::Oid& type, std::string_view v) {
+  std::string visible(v);  // without blanks, including the ideographic space U+3000
+  for (const std::string blank : {"\u3000", " ", "\t"}) {
+    for (std::size_t at; (at = visible.find(blank)) != std::string::npos;) visible.erase(at, blank.size());
+  }
+  if (visible.empty()) throw PolicyError(option_name(type) + " is empty");
+  for (unsigned char c : v) {
+    if (c < 0x20 || c == 0x7f) throw PolicyError(option_name(type) + " holds a control character");
+  }
+}
+
+}  // namespace
+
+void check_value(const pki::Oid& type, std::string_view value, pki::Time today) {
+  if (type == kDateOfBirth) return check_date_of_birth(value, today);
+  if (type == kGender) {
+    if (value != "1" && value != "2") {
+      throw PolicyError("--jpki-gender '" + std::string(value) + "' is not a JPKI gender code: 1 (male) or 2 (female)");
+    }
+    return;
+  }
+  if (type == kNameSubstituted || type == kAddressSubstituted) {
+    if (value != "0" && value != "1") {
+      throw PolicyError(option_name(type) + " '" + std::string(value) + "' must be 1 (substitute characters used) or 0");
+    }
+    return;
+  }
+  if (type == kName || type == kAddress) return check_text(type, value);
+  throw PolicyError("subject data of type " + type.to_string() + " is not part of the basic four information (R14)");
+}
+
+}  // namespace jpki
 
 }  // namespace hanko::offline

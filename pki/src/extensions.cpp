@@ -108,11 +108,17 @@ Serial::Serial(BytesView magnitude) {
   m_size = static_cast<std::uint8_t>(digits.size());
 }
 
-Serial Serial::from_hex(std::string_view hex) {
+Serial Serial::from_hex(std::string_view text) {
+  // Also OpenSSL's "58:1b:..." form, as `openssl x509 -serial` and `-text` print it.
+  std::string hex;
+  for (char c : text) {
+    if (c != ':') hex += c;
+  }
   try {
-    return Serial(hanko::from_hex(hex.size() % 2 ? "0" + std::string(hex) : std::string(hex)));
+    if (hex.empty()) throw std::invalid_argument("empty");
+    return Serial(hanko::from_hex(hex.size() % 2 ? "0" + hex : hex));
   } catch (const std::invalid_argument& e) {
-    throw BuildError("serial '" + std::string(hex) + "' is not hexadecimal: " + e.what());
+    throw BuildError("serial '" + std::string(text) + "' is not hexadecimal: " + e.what());
   }
 }
 

@@ -90,7 +90,7 @@ echo "ok  $(ls lists/schedule | wc -l) lists pre-signed for 3 days; the last one
 echo "-- CA key compromise (R25)"
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null -subj "/C=JP/CN=victim" -out victim.csr 2>/dev/null
 "$hanko" issue --state ca --csr victim.csr --profile ocsp-responder --out victim.der --pin-fd 3 3<pin > /dev/null 2>&1
-"$hanko" compromise --state ca --generation 1 --out-dir final --pin-fd 3 3<pin > compromise.txt
+"$hanko" compromise --state ca --generation 1 --confirm compromise --out-dir final --pin-fd 3 3<pin > compromise.txt
 victim=$(openssl x509 -inform DER -in victim.der -noout -serial | cut -d= -f2)
 openssl crl -inform DER -in final/g1-full.crl -noout -text | grep -A4 "$victim" | grep -q "CA Compromise" || fail "victim not revoked with cACompromise"
 cross_serial=$(openssl x509 -in cross.pem -noout -serial | cut -d= -f2)

@@ -58,6 +58,15 @@ for good in "$out"/issued/*.crt; do grep -qx "$(basename "$good" .crt)" "$out/re
 subject=$(openssl x509 -inform DER -in "$good" -noout -subject -nameopt utf8)
 case "$subject" in "subject=C=JP, ST=熊本県, CN="*) ;; *) fail "subject printed as '$subject'" ;; esac
 
+echo "-- every fullCRL (no IDP: complete for the name) lists the revocations of every generation"
+numbers=()
+for g in g1 g2; do
+  openssl crl -inform DER -in "$repo/$g-full.crl" -noout -text > "$work/full.txt"
+  while read -r serial; do grep -q "Serial Number: $serial" "$work/full.txt" || fail "$g-full.crl does not list revoked $serial"; done < "$out/revoked.txt"
+  numbers+=("$(openssl crl -inform DER -in "$repo/$g-full.crl" -noout -crlnumber)")
+done
+[ "${numbers[0]}" != "${numbers[1]}" ] || fail "g1-full and g2-full carry the same CRL number (${numbers[0]}): one sequence for the name"
+
 echo "-- GnuTLS certtool"
 for crt in "$out"/issued/*.crt; do
   g=$(generation_of "$crt")
@@ -95,7 +104,63 @@ for crt in "$out"/issued/*.crt; do
     grep -qx "$(basename "$crt" .crt)" "$out/revoked.txt" || fail "vfychain refuses $crt: $(cat "$work/vfy.txt")"
   fi
 done
+# One database holding both generations keeps only one list for the name (the newest), whose
+# signature NSS checks with the issuing key: the other generation's certificates have no usable
+# list. With failIfNoInfo (the README's advice) NSS then refuses them instead of accepting them.
+nss=$work/nss-both
+mkdir -p "$nss"
+certutil -N -d "sql:$nss" --empty-password
+for g in g1 g2; do certutil -A -n "hanko-$g" -t "CT,C,C" -i "$repo/ca-$g.crt" -d "sql:$nss"; done
+crlutil -I -i "$repo/g2-full.crl" -d "sql:$nss" -B || fail "crlutil refused g2-full.crl"
+for crt in "$out"/issued/*.crt; do
+  if vfychain -d "sql:$nss" -pp -u 4 -g leaf -m crl -s failIfNoInfo "$crt" > "$work/vfy.txt" 2>&1 && grep -q "Chain is good" "$work/vfy.txt"; then
+    ! grep -qx "$(basename "$crt" .crt)" "$out/revoked.txt" || fail "vfychain (both generations, failIfNoInfo) accepts revoked $crt"
+  elif [ "$(generation_of "$crt")" = g2 ]; then
+    grep -qx "$(basename "$crt" .crt)" "$out/revoked.txt" || fail "vfychain (both generations) refuses current $crt: $(cat "$work/vfy.txt")"
+  fi
+done
 for f in "$repo"/*.crl "$repo"/*.crt; do derdump -i "$f" > /dev/null || fail "derdump $f"; done
+
+echo "-- Java PKIX (JDK's SUN provider and BouncyCastle) across the rollover, every CRL in the store"
+# Both providers take the first CRL in hash order that claims to cover a certificate, so every
+# leaf is judged under several CRL orders; a list that claims a scope it does not cover shows up
+# as INCONSISTENT (see tests/judges/README.md).
+javac -d "$work/pj" "$root/tests/judges/PkixJudge.java"
+judge_java() {  # judge_java exact|fail-safe LABEL PROVIDER ANCHOR UNTRUSTED... -- LEAF...
+  local mode=$1 label=$2 provider=$3 anchor=$4 args=() leaves=()
+  shift 4
+  while [ "$1" != -- ]; do args+=(--untrusted "$1"); shift; done
+  shift
+  leaves=("$@")
+  java -cp "$work/pj:/usr/share/java/bcprov.jar" PkixJudge --provider "$provider" --anchor "$anchor" "${args[@]}" \
+    --crl-dir "$repo" --orders 6 "${leaves[@]}" > "$work/java.txt" 2>&1 || fail "PkixJudge $label: $(cat "$work/java.txt")"
+  [ "$(wc -l < "$work/java.txt")" -eq ${#leaves[@]} ] || fail "PkixJudge $label: $(cat "$work/java.txt")"
+  while read -r file verdict rest; do
+    if grep -qx "${file%.crt}" "$out/revoked.txt"; then want=REVOKED; else want=OK; fi
+    [ "$verdict" = "$want" ] && continue
+    # Without the link certificates SUN cannot check the other generation's signature on a list
+    # of the same name and then answers UNDETERMINED: safe, but never OK for a revoked one.
+    if [ "$mode" = fail-safe ]; then
+      [ "$want" = REVOKED ] && [[ "$verdict" = UNDETERMINED || ("$verdict" = INCONSISTENT && "$rest" != *OKx*) ]] && continue
+      [ "$want" = OK ] && [[ "$verdict" = UNDETERMINED || ("$verdict" = INCONSISTENT && "$rest" != *REVOKEDx*) ]] && continue
+    fi
+    fail "Java $provider, $label: $file is $verdict, not $want: $rest"
+  done < "$work/java.txt"
+}
+g1_leaves=() g2_leaves=()
+for crt in "$out"/issued/*.crt; do
+  if [ "$(generation_of "$crt")" = g1 ]; then g1_leaves+=("$crt"); else g2_leaves+=("$crt"); fi
+done
+for provider in sun bc; do
+  judge_java exact "old root + NewWithOld" $provider "$repo/ca-g1.crt" "$repo/g2-NewWithOld.crt" -- "${g1_leaves[@]}" "${g2_leaves[@]}"
+  judge_java exact "new root + OldWithNew" $provider "$repo/ca-g2.crt" "$repo/g2-OldWithNew.crt" -- "${g1_leaves[@]}" "${g2_leaves[@]}"
+  # (Not the other generation's self-signed certificate as well: JDK 17's builder then recurses
+  # between the two link certificates until the stack overflows.)
+  judge_java exact "g1's own root + both links" $provider "$repo/ca-g1.crt" "$repo/g2-NewWithOld.crt" "$repo/g2-OldWithNew.crt" -- "${g1_leaves[@]}"
+  judge_java exact "g2's own root + both links" $provider "$repo/ca-g2.crt" "$repo/g2-NewWithOld.crt" "$repo/g2-OldWithNew.crt" -- "${g2_leaves[@]}"
+  judge_java fail-safe "g1's own root alone" $provider "$repo/ca-g1.crt" -- "${g1_leaves[@]}"
+  judge_java fail-safe "g2's own root alone" $provider "$repo/ca-g2.crt" -- "${g2_leaves[@]}"
+done
 
 echo "-- python3-cryptography (and the JPKI otherName values decode to the original text)"
 python3 - "$out" <<'PY' || fail "python3-cryptography"

@@ -101,6 +101,9 @@ class Ca {
 
   // Every list of every generation whose key may still sign (partitions, ARL, fullCRL).
   std::vector<std::string> all_scopes();
+  // The signable lists that carry `record`'s revocation: its partition (or ARL) and the fullCRL
+  // of every generation, which are complete for the whole name.
+  std::vector<std::string> scopes_covering(const CertificateRecord& record);
   // Signs the named lists with `this_update` (a schedule passes future times) and stores them.
   std::vector<StoredCrl> make_lists(const std::vector<std::string>& scopes, pki::Time this_update,
                                     pki::Time now, const SignerFor& signer_for);

@@ -151,6 +151,18 @@ class CaStore {
   std::vector<pki::Serial> valid_serials(int generation);
   std::vector<CertificateRecord> certificates_of_kind(CertificateKind kind);
   std::vector<CertificateRecord> certificates_of_profile(const std::string& profile);
+  // What 'list' and 'find' select; every field given must match.
+  struct CertificateFilter {
+    std::optional<std::string> subject_contains;  // case-sensitive substring of the display form
+    std::optional<std::string> profile;
+    std::optional<int> generation;
+    std::optional<std::string> batch_id;  // hex, as results print it
+    enum class Status { kAny, kValid, kRevoked, kExpired } status = Status::kAny;  // kValid: not revoked, not expired at `at`
+    std::optional<pki::Time> issued_from, issued_until;  // notBefore in [from, until)
+    pki::Time at{};
+  };
+  // In order of issue (notBefore, then serial); streams, so a million records need no memory.
+  void for_each_certificate(const CertificateFilter& filter, const std::function<void(const CertificateRecord&)>& fn);
 
   // The partition a new subscriber certificate of `generation` goes to: the named group, or the
   // newest numbered partition CRL<n> while it holds fewer than partition_size certificates.
@@ -158,17 +170,29 @@ class CaStore {
   std::string assign_partition(int generation, const std::string& group, const std::map<std::string, int>& pending = {});
   std::vector<std::string> partitions(int generation);
 
-  // Calls `entry` for every revoked, unexpired certificate in a list's scope.
+  // What one list covers. A list must hold every revocation its scope claims: under RFC 5280
+  // 6.3.3 a list without an issuingDistributionPoint, from the CA's *name*, is complete for every
+  // certificate of that name, whichever key generation signed it, and so is a partition or ARL
+  // whose IDP carries no address of its own. Such lists cover every generation.
   enum class ListKind { kPartition, kArl, kFull };
-  std::size_t count_revoked(int generation, ListKind kind, const std::string& partition, pki::Time now);
-  void for_each_revoked(int generation, ListKind kind, const std::string& partition, pki::Time now,
+  struct ListCoverage {
+    ListKind kind = ListKind::kFull;
+    std::optional<int> generation;         // nullopt: every generation of the name
+    std::optional<std::string> partition;  // kPartition: one partition (nullopt: every subscriber)
+  };
+  // Calls `entry` for every revoked, unexpired certificate the list covers.
+  std::size_t count_revoked(const ListCoverage& coverage, pki::Time now);
+  void for_each_revoked(const ListCoverage& coverage, pki::Time now,
                         const std::function<void(pki::RevokedCertificate&&)>& entry);
 
-  // Takes the next CRL number of a scope and commits it at once, before the list is signed.
-  std::uint64_t reserve_crl_number(const std::string& scope);
+  // Takes the next CRL number of a number sequence and commits it at once, before the list is
+  // signed. A sequence met for the first time continues above those matching the GLOB pattern
+  // `continue_from` (the per-generation sequences a shared one replaces).
+  std::uint64_t reserve_crl_number(const std::string& scope, const std::string& continue_from = {});
   void store_crl(const StoredCrl& crl);
   std::optional<StoredCrl> latest_crl(const std::string& scope);
-  std::vector<StoredCrl> latest_crls();
+  // The newest list of each scope whose thisUpdate has come by `at` (pre-signed lists wait).
+  std::vector<StoredCrl> latest_crls(pki::Time at);
 
   // The next sequence number of outgoing result bundles, taken and committed at once.
   std::uint64_t next_result_sequence();

@@ -22,6 +22,7 @@ struct Command {
   std::function<void(po::options_description&)> options;
   std::function<void(const po::variables_map&)> run;
   const char* positional = nullptr;  // name of a single positional option, if any
+  const char* details = nullptr;     // printed after the options by --help (formats, examples)
 };
 
 std::vector<Command> ca_commands();
@@ -29,6 +30,7 @@ std::vector<Command> tool_commands();
 std::vector<Command> transfer_commands();  // export, import, inspect (transfer_commands.cpp)
 std::vector<Command> backup_commands();    // backup-setup, backup, backup-copy, restore, destroy-key
 std::vector<Command> ceremony_commands();
+std::vector<Command> query_commands();     // list, find, get (query_commands.cpp)
 std::vector<Command> archive_commands();   // archive create/verify/copy (R43)  // ceremony run/verify/digest/report, shares-reissue, people
 
 // A mistake on the command line: exit status 2 instead of 1.
@@ -52,6 +54,10 @@ hsm::Secret obtain_secret(const po::variables_map& vm, const char* fd_option, co
 hsm::Secret obtain_user_pin(const po::variables_map& vm);
 
 void add_module_option(po::options_description& o);
+// --state and --operator.
+void add_state(po::options_description& o);
+// Commands that only read: an encrypted database (R42) still needs the token's PIN.
+void add_state_for_reading(po::options_description& o);
 void add_pin_option(po::options_description& o);
 
 // A logged-in session on a token; the session closes before the module finalises.

@@ -22,6 +22,10 @@ void write_file_atomic(const std::filesystem::path& path, BytesView data, unsign
 // Like write_file_atomic but refuses to replace an existing file.
 void write_new_file(const std::filesystem::path& path, BytesView data, unsigned mode = 0644);
 
+// Checks, before anything is signed, that write_new_file(path, ...) can succeed: the file does
+// not exist yet and its folder takes a new file (a probe is created and removed).
+void check_can_create(const std::filesystem::path& path);
+
 // An exclusive advisory lock on a file, held for the object's lifetime.
 class FileLock {
  public:

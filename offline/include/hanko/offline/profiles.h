@@ -9,6 +9,7 @@
 
 #include "hanko/pki/algorithm.h"
 #include "hanko/pki/oid.h"
+#include "hanko/pki/time.h"
 
 namespace hanko::offline {
 
@@ -52,6 +53,21 @@ inline const pki::Oid kGender{"1.2.392.200149.8.5.5.3"};
 inline const pki::Oid kDateOfBirth{"1.2.392.200149.8.5.5.4"};
 inline const pki::Oid kAddress{"1.2.392.200149.8.5.5.5"};
 inline const pki::Oid kAddressSubstituted{"1.2.392.200149.8.5.5.6"};
+
+// The option that carries a type (e.g. "--jpki-birth"), for messages; the OID's text otherwise.
+std::string option_name(const pki::Oid& type);
+// Throws PolicyError unless `value` is well-formed for `type` (see kFormatsHelp); `today` bounds
+// the date of birth.
+void check_value(const pki::Oid& type, std::string_view value, pki::Time today);
+// The formats, as --help and the README give them.
+inline constexpr const char* kFormatsHelp =
+    "Basic four information (R14, JPKI 3-1-2), each an otherName UTF8String in subjectAltName:\n"
+    "  --jpki-name     name (alias too, for foreign residents): UTF-8 text, not empty, no control characters\n"
+    "  --jpki-birth    date of birth YYYYMMDD (Gregorian), a real calendar date from 18680101 (Meiji 1) to today\n"
+    "  --jpki-gender   gender code: 1 = male (男), 2 = female (女)\n"
+    "  --jpki-address  address: UTF-8 text, not empty, no control characters\n"
+    "  --jpki-name-substituted, --jpki-address-substituted\n"
+    "                  1 when substitute characters (代替文字) replace kanji outside JIS X 0208/0212, else 0\n";
 }  // namespace jpki
 
 }  // namespace hanko::offline

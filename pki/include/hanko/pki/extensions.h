@@ -32,7 +32,7 @@ class Serial {
  public:
   Serial() = default;
   explicit Serial(BytesView magnitude);  // leading zeros dropped; throws BuildError past 20 octets
-  static Serial from_hex(std::string_view hex);
+  static Serial from_hex(std::string_view text);  // "581B..." or OpenSSL's "58:1b:..."
   static Serial read(der::Reader& r, std::string_view what, der::Tag tag = der::kInteger);
   BytesView magnitude() const noexcept { return {m_bytes.data(), m_size}; }
   std::string hex() const;  // upper case, no separators, as OpenSSL prints it

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# The everyday use of a CA, and the day-two defects each found by hand (issue 14): a certificate
+# signed into an existing file, pre-signed lists published early, unchecked basic four, a
+# rollover that changed the algorithm, a compromise without confirmation; then the index tools
+# (list, find, get) and --version.
+set -euo pipefail
+# shellcheck source=tests/e2e/lib.sh
+source "$(dirname "$0")/lib.sh" "$1"
+printf 'SoPin-9876A\nUser-Pin-1234a\n' > pins
+printf 'User-Pin-1234a\n' > pin
+"$hanko" token-init --label day2 --so-pin-fd 3 --pin-fd 3 3<pins > /dev/null
+"$hanko" init --state ca --token day2 --key-label day2-g1 --key-type p256 --subject "/C=JP/O=Hanko Test/CN=Day Two CA" \
+  --crl-url "http://127.0.0.1/{scope}.crl" --pin-fd 3 3<pin > /dev/null
+csr() {  # NAME: a fresh key and request for CN=NAME
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" -subj "/C=JP/CN=$1" -out "$1.csr" 2>/dev/null
+}
+issue() {  # NAME OUT [extra options]: issue a subscriber-signature certificate
+  local name=$1 out=$2
+  shift 2
+  "$hanko" issue --state ca --csr "$name.csr" --profile subscriber-signature --out "$out" --jpki-name "$name" \
+    --jpki-birth 19800401 --jpki-gender 1 --jpki-address "熊本県熊本市" "$@" --pin-fd 3 3<pin
+}
+count() { "$hanko" list --state ca --profile subscriber-signature --pin-fd 3 3<pin 2>/dev/null | wc -l; }
+
+echo "-- 1. issue --out onto an existing file: refused before anything is signed"
+csr alice
+echo "keep me" > taken.der
+if issue alice taken.der > out.txt 2>&1; then fail "issue wrote over an existing file"; fi
+grep -q "already exists; nothing was signed" out.txt || fail "unclear refusal: $(cat out.txt)"
+! grep -q "To be signed" out.txt || fail "the refusal came after the summary: $(cat out.txt)"
+[ "$(cat taken.der)" = "keep me" ] || fail "the existing file changed"
+[ "$(count)" -eq 0 ] || fail "a certificate was recorded although nothing could be written"
+mkdir locked && chmod 500 locked
+if [ "$(id -u)" -ne 0 ]; then
+  if issue alice locked/a.der > out.txt 2>&1; then fail "issue into a read-only folder succeeded"; fi
+  grep -q "nothing was signed" out.txt || fail "unclear refusal: $(cat out.txt)"
+fi
+issue alice alice.der > /dev/null 2>&1 || fail "issue alice"
+[ "$(count)" -eq 1 ] || fail "alice not recorded once"
+echo "ok  an existing output file is refused before signing; nothing recorded"
+
+echo "-- get: the recorded certificate, DER and PEM, also in OpenSSL's serial form"
+serial=$(openssl x509 -inform DER -in alice.der -noout -serial | cut -d= -f2)
+colons=$(echo "$serial" | tr 'A-F' 'a-f' | sed 's/../&:/g; s/:$//')
+"$hanko" get --state ca --serial "$colons" --out again.der --pin-fd 3 3<pin > /dev/null || fail "get --serial $colons"
+cmp -s alice.der again.der || fail "get returned other bytes"
+"$hanko" get --state ca --serial "$serial" --pem --pin-fd 3 3<pin > again.pem || fail "get --pem"
+openssl x509 -in again.pem -noout -serial | grep -q "$serial" || fail "get --pem is not the certificate"
+if "$hanko" get --state ca --serial "$serial" --out again.der --pin-fd 3 3<pin > out.txt 2>&1; then fail "get overwrote a file"; fi
+if "$hanko" get --state ca --serial 0BADC0DE --out none.der --pin-fd 3 3<pin > out.txt 2>&1; then fail "get of an unknown serial"; fi
+grep -q "no certificate 0BADC0DE" out.txt || fail "unclear: $(cat out.txt)"
+echo "ok  get writes the recorded certificate (DER, PEM; 58:1b:... serials)"
+
+echo "-- 3. the basic four are checked (R14) and documented"
+csr bob
+for bad in "--jpki-birth 19801341" "--jpki-birth 1980-04-01" "--jpki-birth 19810229" "--jpki-birth 29991231" \
+           "--jpki-gender M" "--jpki-gender 9" "--jpki-name-substituted yes"; do
+  # shellcheck disable=SC2086
+  if issue bob bob.der $bad > out.txt 2>&1; then fail "accepted $bad"; fi
+  grep -q -- "${bad%% *}" out.txt || fail "$bad: the message does not name the option: $(cat out.txt)"
+  [ ! -e bob.der ] || fail "$bad: a file was written"
+done
+if "$hanko" issue --state ca --csr bob.csr --profile subscriber-signature --out bob.der --jpki-name "　 " --jpki-birth 19800401 \
+     --jpki-gender 2 --jpki-address "熊本県" --pin-fd 3 3<pin > out.txt 2>&1; then fail "accepted a blank name"; fi
+grep -q -- "--jpki-name is empty" out.txt || fail "blank name: $(cat out.txt)"
+if "$hanko" issue --state ca --csr bob.csr --profile subscriber-signature --out bob.der --jpki-name "Bob" --jpki-birth 19800401 \
+     --jpki-gender 2 --pin-fd 3 3<pin > out.txt 2>&1; then fail "accepted a missing address"; fi
+grep -q -- "--jpki-address is missing" out.txt || fail "missing address: $(cat out.txt)"
+[ "$(count)" -eq 1 ] || fail "a refused request was recorded"
+"$hanko" issue --state ca --csr bob.csr --profile subscriber-signature --out bob.der --jpki-name "bob" --jpki-birth 20000229 \
+  --jpki-gender 2 --jpki-address "熊本県" --jpki-name-substituted 1 --pin-fd 3 3<pin > out.txt 2>&1 || fail "a leap-day birth and a flag refused: $(cat out.txt)"
+"$hanko" issue --help | grep -q "YYYYMMDD" || fail "issue --help does not give the date format"
+"$hanko" issue --help | grep -q "1 = male" || fail "issue --help does not give the gender codes"
+echo "ok  impossible dates, other formats, unknown gender codes, bad flags and blank text are refused by option name"
+
+echo "-- 2. pre-signed lists wait for their time: publish and status use only lists that have begun"
+"$hanko" crl --state ca --out-dir lists --schedule 3 --pin-fd 3 3<pin > /dev/null
+"$hanko" publish --state ca --out-dir repo > /dev/null
+openssl x509 -inform DER -in repo/ca.crt -out ca.pem
+cat repo/*.crl | openssl crl -inform DER -out /dev/null 2>/dev/null || true
+for f in repo/*.crl; do openssl crl -inform DER -in "$f"; done > lists.pem
+openssl x509 -inform DER -in alice.der -out alice.pem
+openssl verify -x509_strict -crl_check_all -CAfile ca.pem -CRLfile lists.pem alice.pem > out.txt 2>&1 ||
+  fail "openssl refuses the published lists: $(cat out.txt)"
+now=$(date -u +%s)
+for f in repo/*.crl; do
+  t=$(date -u -d "$(openssl crl -inform DER -in "$f" -noout -lastupdate | cut -d= -f2)" +%s)
+  [ "$t" -le "$now" ] || fail "$f is published before its thisUpdate"
+done
+"$hanko" status --state ca --pin-fd 3 3<pin > status.txt
+due=$(grep -m1 "list g1-full" status.txt | sed 's/.*next due \(.*\), expires.*/\1/')
+[ "$(date -u -d "$due" +%s)" -le $((now + 25 * 3600)) ] || fail "status reports a due date from a pre-signed list: $due"
+echo "ok  publish writes lists whose time has come; status does not count the schedule"
+
+echo "-- list / find / --json"
+[ "$(count)" -eq 2 ] || fail "list shows $(count) certificates, not 2"
+"$hanko" find --state ca --subject bob --pin-fd 3 3<pin 2>/dev/null | grep -q "CN=bob" || fail "find --subject"
+"$hanko" find --state ca --profile subscriber-signature --status valid --json --pin-fd 3 3<pin > found.json
+python3 - <<'PY' || fail "list --json"
+import json
+rows = [json.loads(l) for l in open("found.json")]
+assert len(rows) == 2, rows
+for r in rows:
+    assert set(["serial", "generation", "kind", "profile", "subject", "not_before", "not_after", "status"]) <= set(r), r
+    assert r["status"] == "valid" and r["generation"] == 1, r
+PY
+if "$hanko" find --state ca --pin-fd 3 3<pin > out.txt 2>&1; then fail "find without a filter"; fi
+echo "ok  list, find (subject, profile, status), --json"
+
+echo "-- 4. rollover keeps the key algorithm unless told"
+"$hanko" rollover --state ca --new-key-label day2-g2 --dry-run --pin-fd 3 3<pin > dry.txt
+grep -q "ECDSA P-256 'day2-g1' -> generation 2 p256" dry.txt || fail "rollover --dry-run: $(cat dry.txt)"
+"$hanko" rollover --state ca --new-key-label day2-g2 --pin-fd 3 3<pin > roll.txt
+grep -q "ECDSA P-256" roll.txt || fail "rollover does not print the new key: $(cat roll.txt)"
+"$hanko" publish --state ca --out-dir repo > /dev/null
+openssl x509 -inform DER -in repo/ca-g2.crt -noout -text | grep -q "Public Key Algorithm: id-ecPublicKey" || fail "the new key is not EC"
+echo "ok  a P-256 CA rolls over to P-256 and says so"
+
+echo "-- 5. compromise needs --confirm compromise"
+if "$hanko" compromise --state ca --generation 1 --out-dir final --pin-fd 3 3<pin > out.txt 2>&1; then fail "compromise without --confirm"; fi
+grep -q -- "--confirm compromise" out.txt || fail "unclear: $(cat out.txt)"
+"$hanko" compromise --state ca --generation 1 --dry-run --out-dir final --pin-fd 3 3<pin > dry.txt
+grep -qE "would revoke [0-9]+ valid certificates of generation 1" dry.txt || fail "compromise --dry-run: $(cat dry.txt)"
+[ "$("$hanko" find --state ca --status revoked --pin-fd 3 3<pin 2>/dev/null | wc -l)" -eq 0 ] || fail "something was revoked"
+echo "ok  compromise refuses without --confirm; --dry-run shows what it would revoke"
+
+echo "-- --version"
+"$hanko" --version | grep -qE "^hanko-offline [0-9]+\.[0-9]+\.[0-9]+" || fail "hanko-offline --version"
+echo "ok"
