@@ -122,7 +122,10 @@ Config Config::load(const std::filesystem::path& file) {
   if (!in) throw ConfigError("cannot read configuration '" + file.string() + "'");
   std::stringstream s;
   s << in.rdbuf();
-  return parse(s.str(), std::filesystem::absolute(file).parent_path());
+  Config c = parse(s.str(), std::filesystem::absolute(file).parent_path());
+  c.file = file;
+  c.text = s.str();
+  return c;
 }
 
 }  // namespace hanko::relay

@@ -61,6 +61,9 @@ struct Config {
   std::chrono::seconds watch_interval{60};
   std::string public_http_base;          // how clients reach the HTTP repository (self-fetch)
 
+  std::filesystem::path file;            // where load() read it (empty for parse())
+  std::string text;                      // what it read, to tell a changed file on SIGHUP
+
   static Config parse(const std::string& text, const std::filesystem::path& base_dir);
   static Config load(const std::filesystem::path& file);
 };

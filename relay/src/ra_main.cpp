@@ -137,6 +137,10 @@ int unpack_results(const po::variables_map& vm) {
 
 int main(int argc, char** argv) {
   const std::string command = argc > 1 ? argv[1] : "";
+  if (command == "--version") {
+    std::cout << "hanko-ra " << HANKO_VERSION << "\n";
+    return 0;
+  }
   po::options_description o("hanko-ra " + command + " options");
   o.add_options()("help,h", "show this help");
   if (command == "keygen") {
@@ -145,7 +149,7 @@ int main(int argc, char** argv) {
   } else if (command == "batch") {
     o.add_options()("key", po::value<std::string>()->required(), "the operator's private key")(
         "operator", po::value<std::string>()->required(), "operator name registered on the signer")(
-        "manifest", po::value<std::string>()->required(), "tab-separated request list")(
+        "manifest", po::value<std::string>()->required(), "tab-separated request list (see below)")(
         "out", po::value<std::string>()->required(), "request batch to write");
   } else if (command == "items") {
     o.add_options()("key", po::value<std::string>()->required(), "the operator's private key")(
@@ -165,6 +169,14 @@ int main(int argc, char** argv) {
     const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
     po::store(po::command_line_parser(argc - 1, argv + 1).options(o).style(style).run(), vm);
     if (vm.count("help")) {
+      if (command == "batch" || command == "items") {
+        std::cout << o << "\nManifest: one request a line, fields separated by a TAB, '#' starts a comment:\n"
+                  << "  issue   CSR-FILE  PROFILE  PARTITION|-  [NAME  BIRTH  GENDER  ADDRESS]\n"
+                  << "  revoke  SERIAL    REASON\n"
+                  << "NAME, BIRTH (YYYYMMDD), GENDER (1 male, 2 female) and ADDRESS are the basic four (R14) that\n"
+                  << "subscriber-signature certificates need; REASON is keyCompromise, affiliationChanged, superseded, ...\n";
+        return 0;
+      }
       std::cout << o;
       return 0;
     }

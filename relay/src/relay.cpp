@@ -245,6 +245,13 @@ void Relay::handle_intake(HttpRequest&& request, Respond respond) {
     r.headers.emplace_back("Retry-After", "1");
     return respond(std::move(r));
   }
+  if (!m_token) {
+    // Accepting what can never be batched would only hide the fault from the RA operator.
+    ++m_intake_refused;
+    return respond(HttpResponse::text(503, "{\"error\":\"no-token\",\"message\":\"this relay has no token (token, token_pin_file, "
+                                           "transport_key_label in relay.conf), so it cannot cut batches; it takes no requests\"}\n",
+                                      "application/json"));
+  }
   if (m_queued.load() >= static_cast<std::int64_t>(m_config.max_queue)) {
     ++m_intake_limited;
     HttpResponse r = HttpResponse::text(503, "{\"error\":\"queue-full\",\"message\":\"the queue is full; the signer is behind\"}\n", "application/json");

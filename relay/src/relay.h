@@ -60,6 +60,12 @@ class Relay {
   int publish_pending();                              // publications done now
   void watch();                                       // self-fetch and alarms
 
+  // Dead letters back into their queue (all repositories, or one); returns how many.
+  int retry_dead(const std::string& repository = {});
+  // The flag a SIGHUP handler sets: the worker then reloads RA keys at once and checks whether
+  // relay.conf changed (which needs a restart). RA keys are also reloaded every second.
+  void set_reload_flag(std::atomic<bool>* flag) { m_reload_flag = flag; }
+
   std::string status_text(int& exit_code);
   std::string metrics_text();
   void handle(HttpRequest&& request, Respond respond);
@@ -130,6 +136,8 @@ class Relay {
   bool m_wake_flag = false;
 
   HttpServer* m_server = nullptr;
+  std::atomic<bool>* m_reload_flag = nullptr;
+  void reload();
   std::chrono::steady_clock::time_point m_last_watch{};
 
   // Counters for /metrics (monotonic since start).

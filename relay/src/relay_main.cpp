@@ -6,6 +6,7 @@
 //   cut-batch --config FILE [--force]               cut a batch now (size/age rule unless --force)
 //   import --config FILE                            take in the result bundles waiting in the inbox
 //   publish --config FILE                           release due lists and run the publication queues
+//   retry --config FILE [--repository NAME]         put dead letters back into their publication queue
 //   responder-csr --config FILE --subject DN --out FILE   PKCS#10 for the OCSP key in the token
 //   bundle-extract --in FILE --trust KEY --out-dir DIR    verify a bundle and write its parts
 #include <fcntl.h>
@@ -31,7 +32,9 @@ namespace po = boost::program_options;
 namespace {
 
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
 void on_signal(int) { g_stop = true; }
+void on_hangup(int) { g_reload = true; }
 
 Bytes read_der(const std::string& path, const char* label) {
   Bytes d = offline::read_file(path, 1 << 20);
@@ -67,6 +70,10 @@ Bytes make_csr(pki::Signer& signer, const pki::Name& subject) {
 
 int main(int argc, char** argv) {
   const std::string command = argc > 1 ? argv[1] : "";
+  if (command == "--version") {
+    std::cout << "hanko-relay " << HANKO_VERSION << "\n";
+    return 0;
+  }
   po::options_description o("hanko-relay " + command + " options");
   o.add_options()("help,h", "show this help");
   const bool needs_config = command != "bundle-extract";
@@ -74,6 +81,8 @@ int main(int argc, char** argv) {
   if (command == "ra-add") {
     o.add_options()("name", po::value<std::string>()->required(), "operator name, as in the items it signs")(
         "key", po::value<std::string>()->required(), "the operator's public key (SPKI DER/PEM)");
+  } else if (command == "retry") {
+    o.add_options()("repository", po::value<std::string>(), "only this repository (http or ldap); default: all");
   } else if (command == "cut-batch") {
     o.add_options()("force", po::bool_switch(), "cut whatever is queued now");
   } else if (command == "responder-csr") {
@@ -84,7 +93,7 @@ int main(int argc, char** argv) {
         "trust", po::value<std::vector<std::string>>()->required(), "signer's public key (SPKI) or certificate; repeatable")(
         "out-dir", po::value<std::string>()->required(), "folder for the parts");
   } else if (command != "serve" && command != "status" && command != "import" && command != "publish") {
-    std::cerr << "usage: hanko-relay serve|status|ra-add|cut-batch|import|publish|responder-csr|bundle-extract --config FILE ...;"
+    std::cerr << "usage: hanko-relay serve|status|ra-add|cut-batch|import|publish|retry|responder-csr|bundle-extract --config FILE ...;"
                  " hanko-relay COMMAND --help\n";
     return 2;
   }
@@ -125,8 +134,12 @@ int main(int argc, char** argv) {
       const pki::PublicKey key = pki::parse_public_key(spki);
       std::filesystem::create_directories(config.state_dir);
       relay::Store store(config.state_dir / "relay.db");
-      store.add_ra_key(vm["name"].as<std::string>(), spki, std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()));
-      std::cout << "RA operator '" << vm["name"].as<std::string>() << "' (" << key.description() << ") registered\n";
+      const std::string name = vm["name"].as<std::string>();
+      const bool replaced = store.ra_keys().count(name) > 0;
+      store.add_ra_key(name, spki, std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()));
+      std::cout << "RA operator '" << name << "' (" << key.description() << ") " << (replaced ? "key replaced" : "registered")
+                << "; a running relay uses it within a second (at once on SIGHUP)" << (replaced ? ", and refuses the old key" : "")
+                << "\n";
       return 0;
     }
     if (command == "responder-csr") {
@@ -158,6 +171,12 @@ int main(int argc, char** argv) {
       std::cout << r.import_inbox() << " result bundles imported\n";
       return 0;
     }
+    if (command == "retry") {
+      const int n = r.retry_dead(vm.count("repository") ? vm["repository"].as<std::string>() : std::string());
+      std::cout << n << (n == 1 ? " dead letter" : " dead letters") << " back in the publication queue; "
+                << "a running relay publishes them at once ('hanko-relay publish' does it here)\n";
+      return 0;
+    }
     if (command == "publish") {
       const int released = r.release_due();
       const int done = r.publish_pending();
@@ -166,6 +185,8 @@ int main(int argc, char** argv) {
     }
     std::signal(SIGTERM, on_signal);
     std::signal(SIGINT, on_signal);
+    std::signal(SIGHUP, on_hangup);
+    r.set_reload_flag(&g_reload);
     r.serve(g_stop);
     return 0;
   } catch (const po::error& e) {

@@ -764,6 +764,10 @@ std::vector<Alarm> compute_alarms(Store& store, const Config& config, pki::Time 
   const auto add = [&](Alarm::Severity s, std::string name, std::string subject, std::string message) {
     out.push_back(Alarm{s, std::move(name), std::move(subject), std::move(message)});
   };
+  if (config.token.empty()) {
+    add(Alarm::Severity::kCritical, "no-token", "relay",
+        "relay.conf names no token: requests cannot be batched, so intake refuses them; set token, token_pin_file and transport_key_label");
+  }
   std::map<std::string, std::int64_t> newest;
   {
     auto s = store.db().prepare(
@@ -807,7 +811,7 @@ std::vector<Alarm> compute_alarms(Store& store, const Config& config, pki::Time 
   {
     auto s = store.db().prepare("SELECT repository, count(*) FROM publications WHERE state = 'dead' GROUP BY repository");
     while (s.step()) {
-      add(Alarm::Severity::kWarning, "dead-letters", s.text(0), std::to_string(s.integer(1)) + " publications failed for good; see `hanko-relay status`");
+      add(Alarm::Severity::kWarning, "dead-letters", s.text(0), std::to_string(s.integer(1)) + " publications failed for good; see `hanko-relay status`, fix the cause, then `hanko-relay retry`");
     }
   }
   bool observed_table = false;
@@ -943,9 +947,45 @@ std::string Relay::metrics_text() {
   return o.str();
 }
 
+void Relay::reload() {
+  refresh_registry();
+  log("SIGHUP: RA keys reloaded (" + std::to_string(m_registry.size()) + ")");
+  if (m_config.file.empty()) return;
+  try {
+    if (Config::load(m_config.file).text != m_config.text) {
+      log("SIGHUP: " + m_config.file.string() + " changed since start; restart 'hanko-relay serve' to apply it");
+    }
+  } catch (const std::exception& e) {
+    log("SIGHUP: " + std::string(e.what()) + "; the running configuration stays");
+  }
+}
+
+int Relay::retry_dead(const std::string& repository) {
+  Store& store = *m_worker_store;
+  const std::int64_t t = unix_seconds(now());
+  auto u = store.db().prepare(repository.empty()
+                                  ? "UPDATE publications SET state = 'pending', attempts = 0, next_attempt = ?1 WHERE state = 'dead'"
+                                  : "UPDATE publications SET state = 'pending', attempts = 0, next_attempt = ?1 WHERE state = 'dead' AND repository = ?2");
+  u.bind(1, t);
+  if (!repository.empty()) u.bind(2, repository);
+  u.run();
+  const int n = static_cast<int>(store.db().changes());
+  if (n > 0) store.event(t, "retry", std::to_string(n) + " dead letters re-queued" + (repository.empty() ? "" : " for " + repository));
+  return n;
+}
+
 void Relay::worker_loop(const std::atomic<bool>& stop) {
+  auto last_registry = std::chrono::steady_clock::now();
   while (!stop) {
     try {
+      // An RA key added or replaced by 'ra-add' counts within a second, without a restart.
+      if (m_reload_flag && m_reload_flag->exchange(false)) {
+        reload();
+        last_registry = std::chrono::steady_clock::now();
+      } else if (std::chrono::steady_clock::now() - last_registry >= std::chrono::seconds(1)) {
+        refresh_registry();
+        last_registry = std::chrono::steady_clock::now();
+      }
       cut_batch(false);
       import_inbox();
       release_due();

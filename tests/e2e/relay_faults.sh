@@ -79,6 +79,50 @@ head -c 200000 /dev/zero > "$out/big.der"
 [ "$(post "$out/big.der")" = 413 ] || fail "oversized body"
 pass "200 kB body -> 413"
 
+# ----- RA keys on a running relay: ra-add counts at once, a replaced key stops; SIGHUP ----------------
+"$ra" keygen --key "$out/op2.key" --public "$out/op2.spki" >/dev/null
+"$ra" keygen --key "$out/op2b.key" --public "$out/op2b.spki" >/dev/null
+"$ra" items --key "$out/op2.key" --operator "RA operator 2" --manifest "$out/one.tsv" --id-prefix op2 --out-dir "$out/op2" >/dev/null
+"$ra" items --key "$out/op2.key" --operator "RA operator 2" --manifest "$out/one.tsv" --id-prefix op2old --out-dir "$out/op2old" >/dev/null
+"$ra" items --key "$out/op2b.key" --operator "RA operator 2" --manifest "$out/one.tsv" --id-prefix op2new --out-dir "$out/op2new" >/dev/null
+"$relay" ra-add --config "$conf" --name "RA operator 2" --key "$out/op2.spki" > "$out/ra-add.txt"
+grep -q "registered; a running relay uses it within a second" "$out/ra-add.txt" || fail "ra-add: $(cat "$out/ra-add.txt")"
+sleep 1.5
+[ "$(post "$out/op2/op2-1.der")" = 202 ] || fail "a key added with ra-add is refused by the running relay: $(cat "$out/last-body")"
+"$relay" ra-add --config "$conf" --name "RA operator 2" --key "$out/op2b.spki" > "$out/ra-add.txt"
+grep -q "key replaced" "$out/ra-add.txt" || fail "ra-add (replace): $(cat "$out/ra-add.txt")"
+sleep 1.5
+[ "$(post "$out/op2old/op2old-1.der")" = 403 ] || fail "the replaced key still works on the running relay"
+[ "$(post "$out/op2new/op2new-1.der")" = 202 ] || fail "the new key is refused: $(cat "$out/last-body")"
+kill -HUP "$relay_pid"
+for _ in $(seq 30); do grep -q "SIGHUP: RA keys reloaded" "$rd/relay.log" && break; sleep 0.1; done
+grep -q "SIGHUP: RA keys reloaded" "$rd/relay.log" || fail "no reload on SIGHUP"
+curl -fs "$base/healthz" >/dev/null || fail "relay not healthy after SIGHUP"
+pass "ra-add on a running relay: a new key counts within a second, a replaced one is refused; SIGHUP reloads"
+
+# ----- a relay without a token refuses intake and raises an alarm -----------------------------------
+r0=$out/relay-no-token
+mkdir -p "$r0"
+port0=$((port + 7))
+printf 'state_dir = state\nlisten = 127.0.0.1:%s\ndoc_root = htdocs\nsigner_transport_key = %s\nca_certificate = %s\n' \
+  "$port0" "$work/signer-transport.spki" "$rd/ca-g1.crt" > "$r0/relay.conf"
+"$relay" ra-add --config "$r0/relay.conf" --name "RA operator 1" --key "$work/ra-operator-1.spki" >/dev/null
+"$relay" serve --config "$r0/relay.conf" > "$r0/relay.log" 2>&1 &
+r0_pid=$!
+for _ in $(seq 100); do curl -s "http://127.0.0.1:$port0/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+code0=$(curl -s -o "$out/last-body" -w '%{http_code}' -H "Content-Type: application/octet-stream" --data-binary "@$out/json/json-1.der" \
+  "http://127.0.0.1:$port0/api/v1/requests")
+health0=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port0/healthz")
+kill "$r0_pid"; wait "$r0_pid" 2>/dev/null || true
+[ "$code0" = 503 ] && grep -q no-token "$out/last-body" || fail "a relay without a token answered $code0: $(cat "$out/last-body")"
+[ "$health0" = 503 ] || fail "a relay without a token is healthy ($health0)"
+set +e
+"$relay" status --config "$r0/relay.conf" > "$out/status0.txt"
+code=$?
+set -e
+[ "$code" = 2 ] && grep -q "no-token" "$out/status0.txt" || fail "status of a relay without a token (exit $code): $(cat "$out/status0.txt")"
+pass "a relay without a token: intake 503 $(cat "$out/last-body"), /healthz 503, status exit 2"
+
 # ----- flood: a relay with a low rate limit answers 429, never falls over --------------------------
 stop_relay
 cp "$conf" "$conf.orig"
@@ -264,6 +308,19 @@ ldap_n=$(ldapsearch -LLL -o ldif-wrap=no -x -H "ldap://127.0.0.1:$ldap_port/" -b
   | sed -n 's/^certificateRevocationList;binary:: //p' | base64 -d | openssl crl -inform DER -noout -crlnumber | cut -d= -f2 | sed "s/^0x//")
 [ "$http_n" = "$ldap_n" ] || fail "after slapd restart: HTTP $http_n, LDAP $ldap_n"
 pass "slapd back: LDAP caught up, both serve g2-full number 0x$ldap_n"
+
+# ----- a dead letter goes back into its queue with 'hanko-relay retry' ------------------------------
+dead_id=$(sqlite3 "$rd/state/relay.db" "select max(id) from publications where repository='ldap' and state='done'")
+sqlite3 "$rd/state/relay.db" "update publications set state='dead', last_error='made dead by the test' where id=$dead_id"
+"$relay" status --config "$conf" > "$out/status.txt" || true
+grep -q "dead-letters" "$out/status.txt" && grep -q "hanko-relay retry" "$out/status.txt" || fail "no dead-letter alarm naming retry: $(cat "$out/status.txt")"
+"$relay" retry --config "$conf" > "$out/retry.txt"
+grep -q "^1 dead letter back in the publication queue" "$out/retry.txt" || fail "retry: $(cat "$out/retry.txt")"
+# (published again, or superseded when a newer list of the same scope went out meanwhile)
+settled() { sqlite3 "$rd/state/relay.db" "select state in ('done','superseded') from publications where id=$dead_id"; }
+for _ in $(seq 100); do [ "$(settled)" = 1 ] && break; sleep 0.1; done
+[ "$(settled)" = 1 ] || fail "the re-queued dead letter was not published: $(sqlite3 "$rd/state/relay.db" "select state, attempts, last_error from publications where id=$dead_id")"
+pass "a dead letter re-queued by 'hanko-relay retry' is published by the running relay"
 
 # ----- disk full in the document root -----------------------------------------------------------------
 if mount -t tmpfs -o size=256k tmpfs "$rd/htdocs" 2>/dev/null; then
