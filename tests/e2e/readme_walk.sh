@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The README's step-by-step block, copied out of README.md and run as written (so the two cannot
+# drift), with the build's programs on PATH, in an empty folder; then every artefact is checked
+# by OpenSSL as a relying party would at the time of publication.
+set -euo pipefail
+build=$(realpath "$1")
+root=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d)
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+sed -n '/<!-- readme-walk begin -->/,/<!-- readme-walk end -->/p' "$root/README.md" | sed '1,2d;$d' | sed '$d' > "$work/walk.sh"
+[ "$(wc -l < "$work/walk.sh")" -gt 10 ] || fail "no readme-walk block in README.md"
+grep -q '^```' "$work/walk.sh" && fail "the block was not cut out cleanly: $(cat "$work/walk.sh")"
+cd "$work"
+PATH=$build/offline:$build/relay:$PATH bash -euo pipefail walk.sh > walk.out 2>&1 || { cat walk.out; fail "the README's block fails as written"; }
+
+# Published before the revocation: the certificate verified (the block's own openssl verify).
+grep -q "yamada.pem: OK" walk.out || fail "the block's openssl verify did not say OK: $(cat walk.out)"
+# After: the republished lists refuse it, and every list verifies under the CA certificate.
+for f in repo/*.crl; do
+  openssl crl -inform DER -in "$f" -CAfile ca.pem -noout 2>&1 | grep -q "verify OK" || fail "$f does not verify"
+  t=$(date -u -d "$(openssl crl -inform DER -in "$f" -noout -lastupdate | cut -d= -f2)" +%s)
+  [ "$t" -le "$(date -u +%s)" ] || fail "$f published before its thisUpdate"
+done
+for f in repo/*.crl; do openssl crl -inform DER -in "$f"; done > lists-after.pem
+if openssl verify -x509_strict -crl_check_all -CAfile ca.pem -CRLfile lists-after.pem yamada.pem > v.txt 2>&1; then
+  fail "the revoked certificate still verifies with the republished lists"
+fi
+grep -q "certificate revoked" v.txt || fail "refused for another reason: $(cat v.txt)"
+openssl verify -x509_strict -check_ss_sig -CAfile ca.pem ca.pem > /dev/null || fail "the CA certificate"
+grep -qE "^[0-9A-F]+  g1  revoked \(keyCompromise\)" walk.out || fail "find --status revoked does not show it: $(cat walk.out)"
+echo "ok  the README's block runs as written; openssl accepts what it publishes and refuses the revoked certificate"
