@@ -40,8 +40,8 @@ void add_filter_options(po::options_description& o) {
 
 constexpr const char* kListDetails =
     "Columns: serial, generation, status (valid, revoked with reason, expired), profile, notBefore, notAfter, subject.\n"
-    "--json prints one object per line with the fields: serial (upper-case hex), generation, kind (subscriber, ca,\n"
-    "link, cross, ocsp, ...), profile, subject, not_before, not_after (RFC 3339 UTC), status, partition, batch_id,\n"
+    "--json prints one object per line with the fields: serial (upper-case hex), generation, kind (subscriber,\n"
+    "self-signed, link, cross), profile, subject, not_before, not_after (RFC 3339 UTC), status, partition, batch_id,\n"
     "requested_by, and for revoked ones revoked_at, reason (RFC 5280 name) and invalidity_date when given.\n"
     "Exit status: 0 done (also when nothing matches), 1 refused, 2 usage.\n";
 
