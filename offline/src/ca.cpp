@@ -192,11 +192,22 @@ PlannedCertificate Ca::plan(const IssueRequest& request, Time now, CryptoPP::Ran
   check_key_against_profile(csr.public_key, p);
   if (csr.subject.empty()) throw PolicyError("the request has an empty subject; a subject name is required (JPKI 3-1-4)");
   const std::string subject_text = csr.subject.to_string();
+  if (request.replaces) {
+    const auto old = m_store.find(*request.replaces);
+    if (!old) throw PolicyError("--replaces " + request.replaces->hex() + ": no such certificate in this CA");
+    if (old->revoked) throw PolicyError("--replaces " + request.replaces->hex() + ": it is already revoked; issue without --replaces");
+    if (old->subject_der != csr.subject.der()) {
+      throw PolicyError("--replaces " + request.replaces->hex() + ": it belongs to '" + old->subject + "', not to '" + subject_text +
+                        "'; a renewal keeps the subject");
+    }
+    if (old->kind != CertificateKind::kSubscriber) throw PolicyError("--replaces renews subscriber certificates only");
+  }
   if (!p.cross_certificate) {
     // R16: one valid certificate per subject, also within one batch.
-    if (auto existing = m_store.valid_for_subject(csr.subject.der(), now)) {
+    const auto existing = m_store.valid_for_subject(csr.subject.der(), now);
+    if (existing && !(request.replaces && *existing == *request.replaces)) {
       throw PolicyError("subject '" + subject_text + "' already holds valid certificate " + existing->hex() +
-                        "; revoke it first (R16: no duplicate issuance)");
+                        "; revoke it first, or renew it with --replaces " + existing->hex() + " (R16: no duplicate issuance)");
     }
     if (std::find(pending_subjects.begin(), pending_subjects.end(), csr.subject.der()) != pending_subjects.end()) {
       throw PolicyError("subject '" + subject_text + "' appears twice in this batch (R16)");
@@ -207,6 +218,7 @@ PlannedCertificate Ca::plan(const IssueRequest& request, Time now, CryptoPP::Ran
   }
 
   PlannedCertificate plan;
+  plan.replaces = request.replaces;
   CertificateTemplate& t = plan.certificate;
   t.serial = fresh_serial(m_store, rng);
   t.issuer = ca.subject;
@@ -285,6 +297,7 @@ PlannedCertificate Ca::plan(const IssueRequest& request, Time now, CryptoPP::Ran
     << "      key " << csr.public_key.description() << ", valid " << format_time(t.not_before) << " to "
     << format_time(t.not_after) << (partition.empty() ? "" : ", list " + partition) << "\n";
   for (const GeneralName& g : alt_names) s << "      " << g.to_string() << "\n";
+  if (plan.replaces) s << "      replaces " << plan.replaces->hex() << ": revoked (superseded) when this one is recorded\n";
   plan.summary = s.str();
   return plan;
 }
@@ -366,6 +379,11 @@ std::vector<Bytes> Ca::issue(const std::vector<PlannedCertificate>& plans, const
   std::vector<Bytes> ders = sign_and_check(plans, signers);
   sql::Transaction txn(m_store.db());
   record_certificates(plans, ders, now);
+  for (const PlannedCertificate& p : plans) {
+    if (!p.replaces) continue;
+    m_store.mark_revoked(*p.replaces, now, ReasonCode::kSuperseded, std::nullopt);
+    audit("certificate.revoke", "serial " + p.replaces->hex() + ", reason superseded, replaced by " + p.certificate.serial.hex(), now);
+  }
   m_store.record_time(now);
   txn.commit();
   return ders;

@@ -224,9 +224,19 @@ void issue_one(const po::variables_map& vm, IssueRequest request, std::optional<
   Opened o(vm, key_operation);
   CryptoPP::AutoSeededRandomPool rng;
   const PlannedCertificate plan = o.ca.plan(request, o.time, rng);
+  if (vm.count("dry-run")) {
+    std::cout << "Would be signed:\n" << plan.summary << "nothing was signed or recorded (--dry-run)\n";
+    return;
+  }
   std::cerr << "To be signed:\n" << plan.summary;
   CaKeys keys = open_keys(o.store, vm);
   const Bytes der = o.ca.issue({plan}, keys.signer(o.store.generation(plan.record.generation)), o.time).front();
+  if (plan.replaces) {
+    // The old certificate was revoked with the new one's recording: its lists follow at once (R21).
+    const auto lists = o.ca.make_lists(o.ca.scopes_covering(*o.store.find(*plan.replaces)), o.time, o.time, keys.signer_for());
+    std::cout << "replaced " << plan.replaces->hex() << " (revoked: superseded); new lists:\n";
+    print_lists(lists);
+  }
   checkpoint(o, keys);
   try {
     write_certificate(out, der, vm.count("pem") > 0);
@@ -238,7 +248,11 @@ void issue_one(const po::variables_map& vm, IssueRequest request, std::optional<
   std::cout << "issued " << plan.certificate.serial.hex() << " -> " << out << "\n";
 }
 
-void cmd_issue(const po::variables_map& vm) { issue_one(vm, request_from_options(vm)); }
+void cmd_issue(const po::variables_map& vm) {
+  IssueRequest r = request_from_options(vm);
+  if (vm.count("replaces")) r.replaces = pki::Serial::from_hex(vm["replaces"].as<std::string>());
+  issue_one(vm, std::move(r));
+}
 
 void cmd_cross_certify(const po::variables_map& vm) {
   IssueRequest r = request_from_options(vm);
@@ -785,7 +799,10 @@ std::vector<Command> ca_commands() {
          add_pin_option(o);
          o.add_options()("profile", po::value<std::string>()->required(), "profile name (see 'profiles')")(
              "generation", po::value<int>(), "OCSP responder profiles only: certify with this older key generation, whose "
-                                             "certificates the responder answers for (RFC 6960 4.2.2.2)");
+                                             "certificates the responder answers for (RFC 6960 4.2.2.2)")(
+             "replaces", po::value<std::string>(), "renewal: the subject's valid certificate (serial) this one replaces; it is "
+                                                   "revoked as superseded in the same transaction, its lists signed at once")(
+             "dry-run", "print exactly what would be signed, and stop");
          add_request_options(o);
        },
        cmd_issue, nullptr, jpki::kFormatsHelp},

@@ -107,6 +107,25 @@ PY
 if "$hanko" find --state ca --pin-fd 3 3<pin > out.txt 2>&1; then fail "find without a filter"; fi
 echo "ok  list, find (subject, profile, status), --json"
 
+echo "-- issue --dry-run, and renewal with --replaces (no gap, R16 holds)"
+csr carol
+issue carol carol.der --dry-run > dry.txt 2>&1 || fail "issue --dry-run: $(cat dry.txt)"
+grep -q "Would be signed" dry.txt && grep -q "CN=carol" dry.txt && grep -q "nothing was signed" dry.txt || fail "dry run: $(cat dry.txt)"
+[ ! -e carol.der ] && [ "$(count)" -eq 2 ] || fail "--dry-run signed or recorded something"
+csr alice   # a new key for the same subject
+if issue alice alice2.der > out.txt 2>&1; then fail "a second valid certificate for alice (R16)"; fi
+grep -q -- "--replaces $serial" out.txt || fail "the R16 refusal does not offer --replaces: $(cat out.txt)"
+issue alice alice2.der --replaces "$serial" > out.txt 2>&1 || fail "renewal: $(cat out.txt)"
+grep -q "replaces $serial" out.txt && grep -q "replaced $serial (revoked: superseded)" out.txt || fail "renewal output: $(cat out.txt)"
+"$hanko" find --state ca --serial "$serial" --pin-fd 3 3<pin 2>/dev/null | grep -q "revoked (superseded)" || fail "the old one is not revoked"
+"$hanko" find --state ca --subject alice --status valid --pin-fd 3 3<pin 2>/dev/null > valid.txt
+[ "$(wc -l < valid.txt)" -eq 1 ] || fail "alice holds $(wc -l < valid.txt) valid certificates"
+if issue bob bob2.der --replaces "$(openssl x509 -inform DER -in alice2.der -noout -serial | cut -d= -f2)" > out.txt 2>&1; then
+  fail "bob renewed alice's certificate"
+fi
+grep -q "a renewal keeps the subject" out.txt || fail "unclear: $(cat out.txt)"
+echo "ok  --dry-run signs nothing; --replaces issues the new one and revokes the old as superseded at once"
+
 echo "-- 4. rollover keeps the key algorithm unless told"
 "$hanko" rollover --state ca --new-key-label day2-g2 --dry-run --pin-fd 3 3<pin > dry.txt
 grep -q "ECDSA P-256 'day2-g1' -> generation 2 p256" dry.txt || fail "rollover --dry-run: $(cat dry.txt)"
@@ -121,7 +140,7 @@ if "$hanko" compromise --state ca --generation 1 --out-dir final --pin-fd 3 3<pi
 grep -q -- "--confirm compromise" out.txt || fail "unclear: $(cat out.txt)"
 "$hanko" compromise --state ca --generation 1 --dry-run --out-dir final --pin-fd 3 3<pin > dry.txt
 grep -qE "would revoke [0-9]+ valid certificates of generation 1" dry.txt || fail "compromise --dry-run: $(cat dry.txt)"
-[ "$("$hanko" find --state ca --status revoked --pin-fd 3 3<pin 2>/dev/null | wc -l)" -eq 0 ] || fail "something was revoked"
+[ "$("$hanko" find --state ca --status revoked --pin-fd 3 3<pin 2>/dev/null | wc -l)" -eq 1 ] || fail "the dry run revoked something"
 echo "ok  compromise refuses without --confirm; --dry-run shows what it would revoke"
 
 echo "-- --version"

@@ -38,12 +38,16 @@ struct IssueRequest {
   // An older key generation that still signs its lists (R24) may certify the OCSP responder that
   // answers for its certificates (RFC 6960 4.2.2.2); nothing else. Empty: the current generation.
   std::optional<int> generation;
+  // A renewal: the subject's valid certificate this one replaces. It is revoked (superseded) in
+  // the transaction that records the new one, so the subject is never without one (R16 holds).
+  std::optional<pki::Serial> replaces;
 };
 
 struct PlannedCertificate {
   pki::CertificateTemplate certificate;
   CertificateRecord record;  // everything but the DER
   std::string summary;       // what the operator reads before signing
+  std::optional<pki::Serial> replaces;
 };
 
 class Ca {
