@@ -5,6 +5,8 @@
 #include <iostream>
 #include <optional>
 
+#include <nlohmann/json.hpp>
+
 #include "hanko/hsm/error.h"
 #include "hanko/offline/ca.h"
 #include "hanko/offline/ca_keys.h"
@@ -405,10 +407,43 @@ void cmd_terminate(const po::variables_map& vm) {
   checkpoint(o, keys);
 }
 
+// status --json: stable field names, documented in the README.
+void print_status_json(CaStore& store, Ca& ca, pki::Time time) {
+  nlohmann::ordered_json j{{"state", store.dir().string()},
+                           {"terminated", store.terminated()},
+                           {"token", store.config().token},
+                           {"module", store.config().module},
+                           {"identity", store.identity()},
+                           {"database_encrypted", !store.config().database_key.empty()},
+                           {"generations", nlohmann::ordered_json::array()},
+                           {"lists", nlohmann::ordered_json::array()},
+                           {"warnings", ca.warnings(time)}};
+  for (const KeyGeneration& g : store.generations()) {
+    const pki::Certificate c = pki::parse_certificate(g.certificate).value();
+    j["generations"].push_back({{"number", g.number},
+                                {"status", std::string(generation_status_name(g.status))},
+                                {"key_label", g.key_label},
+                                {"key", c.public_key.description()},
+                                {"not_after", pki::format_time_rfc3339(c.not_after)},
+                                {"certificates", store.count_certificates(g.number)},
+                                {"revoked", store.count_certificates(g.number, true)},
+                                {"partitions", store.partitions(g.number).size()}});
+  }
+  for (const StoredCrl& l : store.latest_crls(time)) {
+    j["lists"].push_back({{"scope", l.scope},
+                          {"number", l.number},
+                          {"this_update", pki::format_time_rfc3339(l.this_update)},
+                          {"next_due", pki::format_time_rfc3339(l.this_update + std::chrono::hours(store.config().crl_interval_hours))},
+                          {"next_update", pki::format_time_rfc3339(l.next_update)}});
+  }
+  std::cout << j.dump(2) << "\n";
+}
+
 void cmd_status(const po::variables_map& vm) {
   CaStore store(vm["state"].as<std::string>());
   Ca ca(store, load_profiles(store));
   const pki::Time time = now();
+  if (vm.count("json")) return print_status_json(store, ca, time);
   std::cout << "CA state " << store.dir().string() << (store.terminated() ? " (TERMINATED)" : "") << "\n"
             << "  token " << store.config().token << " via " << store.config().module << "\n"
             << "  identity " << store.identity() << " (pin it with --expect-ca)\n"
@@ -871,7 +906,12 @@ std::vector<Command> ca_commands() {
              "out-dir", po::value<std::string>()->required(), "folder for the lists");
        },
        cmd_terminate},
-      {"status", "keys, generations, counts and the next lists due", add_state_for_reading, cmd_status},
+      {"status", "keys, generations, counts and the next lists due",
+       [](po::options_description& o) {
+         add_state_for_reading(o);
+         o.add_options()("json", "print the status as JSON (fields in the README)");
+       },
+       cmd_status},
       {"publish", "write the repository: CA, link and cross certificates, latest lists, fingerprints",
        [](po::options_description& o) {
          add_state(o);

@@ -15,12 +15,6 @@ namespace {
 
 using Filter = CaStore::CertificateFilter;
 
-// RFC 3339, for --json: "2026-12-04T20:06:13Z".
-std::string iso_time(pki::Time t) {
-  std::string s = pki::format_time(t);  // "2026-12-04 20:06:13 UTC"
-  return s.substr(0, 10) + "T" + s.substr(11, 8) + "Z";
-}
-
 std::string status_of(const CertificateRecord& r, pki::Time at) {
   if (r.revoked) return "revoked";
   return r.not_after <= at ? "expired" : "valid";
@@ -74,15 +68,15 @@ nlohmann::ordered_json to_json(const CertificateRecord& r, pki::Time now) {
                            {"kind", std::string(kind_name(r.kind))},
                            {"profile", r.profile},
                            {"subject", r.subject},
-                           {"not_before", iso_time(r.not_before)},
-                           {"not_after", iso_time(r.not_after)},
+                           {"not_before", pki::format_time_rfc3339(r.not_before)},
+                           {"not_after", pki::format_time_rfc3339(r.not_after)},
                            {"status", status_of(r, now)},
                            {"partition", r.partition},
                            {"batch_id", r.batch_id},
                            {"requested_by", r.requested_by}};
-  if (r.revoked_at) j["revoked_at"] = iso_time(*r.revoked_at);
+  if (r.revoked_at) j["revoked_at"] = pki::format_time_rfc3339(*r.revoked_at);
   if (r.reason) j["reason"] = std::string(pki::reason_name(*r.reason));
-  if (r.invalidity_date) j["invalidity_date"] = iso_time(*r.invalidity_date);
+  if (r.invalidity_date) j["invalidity_date"] = pki::format_time_rfc3339(*r.invalidity_date);
   return j;
 }
 

@@ -137,6 +137,13 @@ std::string format_time(Time t) {
   return buf;
 }
 
+std::string format_time_rfc3339(Time t) {
+  const Fields f = split(t);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02u:%02u:%02uZ", f.year, f.month, f.day, f.hour, f.minute, f.second);
+  return buf;
+}
+
 Time parse_time_text(std::string_view text) {
   Fields f{};
   unsigned y = 0;

@@ -66,7 +66,31 @@ class Relay {
   // relay.conf changed (which needs a restart). RA keys are also reloaded every second.
   void set_reload_flag(std::atomic<bool>* flag) { m_reload_flag = flag; }
 
+  // What `hanko-relay status` reports; exit_code 0 fine, 1 warnings, 2 critical.
+  struct Status {
+    struct Batch { std::string id; std::int64_t sequence, created, items; std::string state, file; };
+    struct Import { std::int64_t sequence, imported; std::string summary; };
+    struct List { std::string scope; std::int64_t number, this_update, next_update; };
+    struct DeadLetter { std::string name; std::int64_t number, attempts; std::string last_error; };
+    struct Repository {
+      std::string name, target;
+      std::vector<std::pair<std::string, std::int64_t>> publications;  // by state
+      std::vector<DeadLetter> dead_letters;                             // newest five
+    };
+    std::int64_t now = 0;
+    std::vector<std::pair<std::string, std::int64_t>> requests;  // by state
+    std::optional<Batch> last_batch;
+    std::optional<Import> last_import;
+    std::vector<List> lists;  // newest released per scope
+    std::int64_t scheduled = 0, next_release = 0;
+    std::vector<Repository> repositories;
+    std::vector<Alarm> alarms;
+    int exit_code = 0;
+  };
+  Status status();
   std::string status_text(int& exit_code);
+  // The same as JSON (field names documented in the README; stable).
+  std::string status_json(int& exit_code);
   std::string metrics_text();
   void handle(HttpRequest&& request, Respond respond);
 

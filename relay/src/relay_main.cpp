@@ -81,6 +81,8 @@ int main(int argc, char** argv) {
   if (command == "ra-add") {
     o.add_options()("name", po::value<std::string>()->required(), "operator name, as in the items it signs")(
         "key", po::value<std::string>()->required(), "the operator's public key (SPKI DER/PEM)");
+  } else if (command == "status") {
+    o.add_options()("json", "print the status as JSON (fields in the README)");
   } else if (command == "retry") {
     o.add_options()("repository", po::value<std::string>(), "only this repository (http or ldap); default: all");
   } else if (command == "cut-batch") {
@@ -92,7 +94,7 @@ int main(int argc, char** argv) {
     o.add_options()("in", po::value<std::string>()->required(), "bundle file (.hkb)")(
         "trust", po::value<std::vector<std::string>>()->required(), "signer's public key (SPKI) or certificate; repeatable")(
         "out-dir", po::value<std::string>()->required(), "folder for the parts");
-  } else if (command != "serve" && command != "status" && command != "import" && command != "publish") {
+  } else if (command != "serve" && command != "import" && command != "publish") {
     std::cerr << "usage: hanko-relay serve|status|ra-add|cut-batch|import|publish|retry|responder-csr|bundle-extract --config FILE ...;"
                  " hanko-relay COMMAND --help\n";
     return 2;
@@ -126,7 +128,7 @@ int main(int argc, char** argv) {
     if (command == "status") {
       relay::Relay r(config, false);
       int code = 0;
-      std::cout << r.status_text(code);
+      std::cout << (vm.count("json") ? r.status_json(code) : r.status_text(code));
       return code;
     }
     if (command == "ra-add") {

@@ -8,6 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -839,59 +841,118 @@ std::vector<Alarm> compute_alarms(Store& store, const Config& config, pki::Time 
 
 // ----- status, metrics, serve --------------------------------------------------------------------
 
-std::string Relay::status_text(int& exit_code) {
+Relay::Status Relay::status() {
   Store& store = *m_worker_store;
-  const std::int64_t t = unix_seconds(now());
-  std::ostringstream o;
-  o << "requests:";
-  for (const char* st : {"queued", "in_batch", "issued", "revoked", "refused"}) o << " " << st << "=" << store.count_state(st);
-  o << "\n";
+  Status st;
+  st.now = unix_seconds(now());
+  for (const char* state : {"queued", "in_batch", "issued", "revoked", "refused"}) st.requests.emplace_back(state, store.count_state(state));
   {
     auto s = store.db().prepare("SELECT id, sequence, created, items, state, file FROM batches ORDER BY sequence DESC LIMIT 1");
-    if (s.step()) {
-      o << "last batch: " << s.text(0) << " sequence " << s.integer(1) << ", " << s.integer(3) << " items, " << s.text(4) << ", cut "
-        << format_duration(t - s.integer(2)) << " ago -> " << s.text(5) << "\n";
-    } else {
-      o << "last batch: none\n";
-    }
+    if (s.step()) st.last_batch = Status::Batch{s.text(0), s.integer(1), s.integer(2), s.integer(3), s.text(4), s.text(5)};
   }
   {
-    auto s = store.db().prepare("SELECT bundle_id, sequence, imported, summary FROM imports ORDER BY sequence DESC LIMIT 1");
-    if (s.step()) o << "last import: result bundle " << s.integer(1) << " (" << format_duration(t - s.integer(2)) << " ago): " << s.text(3) << "\n";
+    auto s = store.db().prepare("SELECT sequence, imported, summary FROM imports ORDER BY sequence DESC LIMIT 1");
+    if (s.step()) st.last_import = Status::Import{s.integer(0), s.integer(1), s.text(2)};
   }
-  o << "lists (newest released per scope):\n";
   {
     auto s = store.db().prepare(
         "SELECT scope, number, this_update, next_update FROM lists l WHERE state = 'released' AND number = "
         "(SELECT max(number) FROM lists WHERE scope = l.scope AND state = 'released') ORDER BY scope");
-    while (s.step()) {
-      o << "  " << s.text(0) << "  number " << s.integer(1) << "  thisUpdate " << pki::format_time(from_unix(s.integer(2))) << "  left "
-        << format_duration(s.integer(3) - t) << "\n";
-    }
+    while (s.step()) st.lists.push_back({s.text(0), s.integer(1), s.integer(2), s.integer(3)});
     auto sch = store.db().prepare("SELECT count(*), min(this_update) FROM lists WHERE state = 'scheduled'");
     sch.step();
-    if (sch.integer(0) > 0) o << "  scheduled: " << sch.integer(0) << " lists, next release " << pki::format_time(from_unix(sch.integer(1))) << "\n";
+    st.scheduled = sch.integer(0);
+    if (st.scheduled > 0) st.next_release = sch.integer(1);
   }
-  o << "repositories:\n";
   for (const char* repo : {kRepositoryHttp, kRepositoryLdap}) {
     if (std::string(repo) == kRepositoryLdap && m_config.ldap_uri.empty()) continue;
+    Status::Repository r;
+    r.name = repo;
+    r.target = std::string(repo) == kRepositoryHttp ? m_config.doc_root.string() : m_config.ldap_uri;
     auto s = store.db().prepare("SELECT state, count(*) FROM publications WHERE repository = ? GROUP BY state ORDER BY state");
     s.bind(1, std::string(repo));
-    o << "  " << repo << (std::string(repo) == kRepositoryHttp ? " (" + m_config.doc_root.string() + ")" : " (" + m_config.ldap_uri + ")") << ":";
-    while (s.step()) o << " " << s.text(0) << "=" << s.integer(1);
-    o << "\n";
+    while (s.step()) r.publications.emplace_back(s.text(0), s.integer(1));
     auto d = store.db().prepare("SELECT name, number, attempts, last_error FROM publications WHERE repository = ? AND state = 'dead' ORDER BY id DESC LIMIT 5");
     d.bind(1, std::string(repo));
-    while (d.step()) o << "    dead letter: " << d.text(0) << " " << d.integer(1) << " after " << d.integer(2) << " attempts: " << (d.is_null(3) ? "" : d.text(3)) << "\n";
+    while (d.step()) r.dead_letters.push_back({d.text(0), d.integer(1), d.integer(2), d.is_null(3) ? std::string() : d.text(3)});
+    st.repositories.push_back(std::move(r));
   }
-  exit_code = 0;
-  const auto alarms = compute_alarms(store, m_config, now());
-  o << "alarms: " << (alarms.empty() ? "none" : std::to_string(alarms.size())) << "\n";
-  for (const Alarm& a : alarms) {
+  st.alarms = compute_alarms(store, m_config, now());
+  for (const Alarm& a : st.alarms) st.exit_code = std::max(st.exit_code, static_cast<int>(a.severity));
+  return st;
+}
+
+std::string Relay::status_text(int& exit_code) {
+  const Status st = status();
+  const std::int64_t t = st.now;
+  std::ostringstream o;
+  o << "requests:";
+  for (const auto& [state, n] : st.requests) o << " " << state << "=" << n;
+  o << "\n";
+  if (const auto& b = st.last_batch) {
+    o << "last batch: " << b->id << " sequence " << b->sequence << ", " << b->items << " items, " << b->state << ", cut "
+      << format_duration(t - b->created) << " ago -> " << b->file << "\n";
+  } else {
+    o << "last batch: none\n";
+  }
+  if (const auto& i = st.last_import) {
+    o << "last import: result bundle " << i->sequence << " (" << format_duration(t - i->imported) << " ago): " << i->summary << "\n";
+  }
+  o << "lists (newest released per scope):\n";
+  for (const auto& l : st.lists) {
+    o << "  " << l.scope << "  number " << l.number << "  thisUpdate " << pki::format_time(from_unix(l.this_update)) << "  left "
+      << format_duration(l.next_update - t) << "\n";
+  }
+  if (st.scheduled > 0) o << "  scheduled: " << st.scheduled << " lists, next release " << pki::format_time(from_unix(st.next_release)) << "\n";
+  o << "repositories:\n";
+  for (const auto& r : st.repositories) {
+    o << "  " << r.name << " (" << r.target << "):";
+    for (const auto& [state, n] : r.publications) o << " " << state << "=" << n;
+    o << "\n";
+    for (const auto& d : r.dead_letters) o << "    dead letter: " << d.name << " " << d.number << " after " << d.attempts << " attempts: " << d.last_error << "\n";
+  }
+  o << "alarms: " << (st.alarms.empty() ? "none" : std::to_string(st.alarms.size())) << "\n";
+  for (const Alarm& a : st.alarms) {
     o << "  " << (a.severity == Alarm::Severity::kCritical ? "CRITICAL " : "WARNING  ") << a.name << " " << a.subject << ": " << a.message << "\n";
-    exit_code = std::max(exit_code, static_cast<int>(a.severity));
   }
+  exit_code = st.exit_code;
   return o.str();
+}
+
+std::string Relay::status_json(int& exit_code) {
+  const Status st = status();
+  const auto iso = [](std::int64_t t) { return pki::format_time_rfc3339(from_unix(t)); };
+  nlohmann::ordered_json j;
+  j["time"] = iso(st.now);
+  j["requests"] = nlohmann::ordered_json::object();
+  for (const auto& [state, n] : st.requests) j["requests"][state] = n;
+  j["last_batch"] = nullptr;
+  if (const auto& b = st.last_batch) {
+    j["last_batch"] = {{"id", b->id}, {"sequence", b->sequence}, {"created", iso(b->created)}, {"items", b->items}, {"state", b->state}, {"file", b->file}};
+  }
+  j["last_import"] = nullptr;
+  if (const auto& i = st.last_import) j["last_import"] = {{"sequence", i->sequence}, {"imported", iso(i->imported)}, {"summary", i->summary}};
+  j["lists"] = nlohmann::ordered_json::array();
+  for (const auto& l : st.lists) {
+    j["lists"].push_back({{"scope", l.scope}, {"number", l.number}, {"this_update", iso(l.this_update)}, {"next_update", iso(l.next_update)},
+                          {"seconds_left", l.next_update - st.now}});
+  }
+  j["scheduled"] = {{"count", st.scheduled}, {"next_release", st.scheduled > 0 ? nlohmann::ordered_json(iso(st.next_release)) : nullptr}};
+  j["repositories"] = nlohmann::ordered_json::array();
+  for (const auto& r : st.repositories) {
+    nlohmann::ordered_json rj{{"name", r.name}, {"target", r.target}, {"publications", nlohmann::ordered_json::object()},
+                              {"dead_letters", nlohmann::ordered_json::array()}};
+    for (const auto& [state, n] : r.publications) rj["publications"][state] = n;
+    for (const auto& d : r.dead_letters) rj["dead_letters"].push_back({{"name", d.name}, {"number", d.number}, {"attempts", d.attempts}, {"last_error", d.last_error}});
+    j["repositories"].push_back(std::move(rj));
+  }
+  j["alarms"] = nlohmann::ordered_json::array();
+  for (const Alarm& a : st.alarms) {
+    j["alarms"].push_back({{"severity", a.severity == Alarm::Severity::kCritical ? "critical" : "warning"}, {"name", a.name},
+                           {"subject", a.subject}, {"message", a.message}});
+  }
+  exit_code = st.exit_code;
+  return j.dump(2) + "\n";
 }
 
 std::string Relay::metrics_text() {

@@ -90,6 +90,18 @@ done
 "$hanko" status --state ca --pin-fd 3 3<pin > status.txt
 due=$(grep -m1 "list g1-full" status.txt | sed 's/.*next due \(.*\), expires.*/\1/')
 [ "$(date -u -d "$due" +%s)" -le $((now + 25 * 3600)) ] || fail "status reports a due date from a pre-signed list: $due"
+"$hanko" status --state ca --json --pin-fd 3 3<pin > status.json
+python3 - "$now" <<'PY' || fail "status --json: $(cat status.json)"
+import json, sys, datetime
+j = json.load(open("status.json"))
+assert {"state", "terminated", "identity", "database_encrypted", "generations", "lists", "warnings"} <= set(j), j.keys()
+g = j["generations"][0]
+assert g["number"] == 1 and g["key"] == "ECDSA P-256" and g["certificates"] >= 2, g
+now = int(sys.argv[1])
+for l in j["lists"]:
+    t = datetime.datetime.strptime(l["this_update"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc).timestamp()
+    assert t <= now + 1, l
+PY
 echo "ok  publish writes lists whose time has come; status does not count the schedule"
 
 echo "-- list / find / --json"

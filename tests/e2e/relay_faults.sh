@@ -121,6 +121,17 @@ set +e
 code=$?
 set -e
 [ "$code" = 2 ] && grep -q "no-token" "$out/status0.txt" || fail "status of a relay without a token (exit $code): $(cat "$out/status0.txt")"
+set +e
+"$relay" status --config "$r0/relay.conf" --json > "$out/status0.json"
+code=$?
+set -e
+[ "$code" = 2 ] || fail "status --json exit $code"
+python3 - "$out/status0.json" <<'PY' || fail "status --json: $(cat "$out/status0.json")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert {"time", "requests", "last_batch", "lists", "scheduled", "repositories", "alarms"} <= set(j), j.keys()
+assert any(a["name"] == "no-token" and a["severity"] == "critical" for a in j["alarms"]), j["alarms"]
+PY
 pass "a relay without a token: intake 503 $(cat "$out/last-body"), /healthz 503, status exit 2"
 
 # ----- flood: a relay with a low rate limit answers 429, never falls over --------------------------

@@ -22,6 +22,8 @@ bool peek_time(const der::Reader& r);
 
 // "2026-11-22 00:41:00 UTC"
 std::string format_time(Time t);
+// "2026-11-22T00:41:00Z" (RFC 3339), for JSON output.
+std::string format_time_rfc3339(Time t);
 // Parses "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SSZ" or "YYYY-MM-DD HH:MM:SS"; throws BuildError.
 Time parse_time_text(std::string_view text);
 
