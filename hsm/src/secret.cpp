@@ -4,6 +4,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -128,6 +129,18 @@ Secret prompt_secret(std::string_view prompt) {
   write_all(tty.get(), prompt);
   const EchoOff echo_off(tty.get());
   return read_secret_from_fd(tty.get());
+}
+
+Secret prompt_new_secret(std::string_view prompt) {
+  std::string ask(prompt);
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    Secret first = prompt_secret(ask);
+    const Secret again = prompt_secret("Again, to confirm: ");
+    const BytesView a = first.view(), b = again.view();
+    if (a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin())) return first;
+    ask = "The two entries differ. " + std::string(prompt);
+  }
+  throw Error(Reason::SecretInput, "the two entries of '" + std::string(prompt) + "' differed three times; nothing was changed");
 }
 
 }  // namespace hanko::hsm

@@ -134,7 +134,7 @@ void cmd_backup_setup(const po::variables_map& vm) {
     std::vector<hsm::Secret> passphrases;
     for (const std::string& c : custodians) {
       passphrases.push_back(vm.count("backup-passphrase-fd") ? hsm::read_secret_from_fd(vm["backup-passphrase-fd"].as<int>())
-                                                             : hsm::prompt_secret("New backup-key passphrase of custodian " + c + ": "));
+                                                             : hsm::prompt_new_secret("New backup-key passphrase of custodian " + c + ": "));
       check_passphrase_rule(passphrases.back().view(), "custodian '" + c + "'");
     }
     CryptoPP::AutoSeededRandomPool rng;

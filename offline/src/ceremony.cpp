@@ -253,6 +253,7 @@ class TerminalConsole final : public Console {
     return trim(answer);
   }
   std::optional<hsm::Secret> ask_secret(const std::string& prompt) override { return hsm::prompt_secret(prompt); }
+  std::optional<hsm::Secret> ask_new_secret(const std::string& prompt) override { return hsm::prompt_new_secret(prompt); }
 };
 
 class ScriptedConsole final : public Console {
@@ -969,7 +970,7 @@ void Runner::enrol(const ScriptStep& step) {
     Pending p{roles, std::nullopt};
     const bool share_only = roles.size() == 1 && roles[0] == Role::kCustodian;
     if (!share_only) {
-      auto passphrase = m_console.ask_secret("  new passphrase of " + name + " (" + roles_text(roles) + "): ");
+      auto passphrase = m_console.ask_new_secret("  new passphrase of " + name + " (" + roles_text(roles) + "): ");
       if (!passphrase) abort(step.id, name + " did not enrol");
       try {
         check_passphrase_rule(passphrase->view(), name);
@@ -1097,7 +1098,7 @@ void Runner::run_command(const ScriptStep& step, const ScriptAction& a, bool res
       const std::string key = w == "{secret:new-passphrases}" ? "custodians" : "backup_custodians";
       Bytes lines;
       for (const std::string& custodian : m_plan.list(key)) {
-        auto p = m_console.ask_secret("  new passphrase of custodian " + custodian + ": ");
+        auto p = m_console.ask_new_secret("  new passphrase of custodian " + custodian + ": ");
         if (!p) abort(step.id, custodian + " did not choose a passphrase");
         lines.insert(lines.end(), p->view().begin(), p->view().end());
         lines.push_back('\n');

@@ -96,7 +96,7 @@ void cmd_shares_reissue(const po::variables_map& vm) {
   std::vector<hsm::Secret> passphrases;
   for (const std::string& c : custodians) {
     passphrases.push_back(vm.count("new-passphrase-fd") ? hsm::read_secret_from_fd(vm["new-passphrase-fd"].as<int>())
-                                                        : hsm::prompt_secret("New passphrase of custodian " + c + ": "));
+                                                        : hsm::prompt_new_secret("New passphrase of custodian " + c + ": "));
     check_passphrase_rule(passphrases.back().view(), "custodian '" + c + "'");
   }
   TokenAccess access(module, token, hsm::Secret(old_pin.view()), true);

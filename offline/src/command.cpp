@@ -33,6 +33,11 @@ hsm::Secret obtain_secret(const po::variables_map& vm, const char* fd_option, co
   return hsm::prompt_secret(prompt);
 }
 
+hsm::Secret obtain_new_secret(const po::variables_map& vm, const char* fd_option, const char* prompt) {
+  if (vm.count(fd_option)) return hsm::read_secret_from_fd(vm[fd_option].as<int>());
+  return hsm::prompt_new_secret(prompt);
+}
+
 namespace {
 
 hsm::Secret read_user_pin(const po::variables_map& vm) {

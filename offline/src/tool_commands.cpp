@@ -40,10 +40,10 @@ void cmd_token_init(const po::variables_map& vm) {
   hsm::Module module(vm["module"].as<std::string>());
   const auto slot = vm.count("slot") ? std::optional<CK_SLOT_ID>(vm["slot"].as<unsigned long>()) : module.first_free_slot();
   if (!slot) throw hsm::Error(hsm::Reason::TokenNotFound, "no slot with an uninitialised token; name one with --slot");
-  hsm::Secret so_pin = obtain_secret(vm, "so-pin-fd", "New security officer PIN: ");
+  hsm::Secret so_pin = obtain_new_secret(vm, "so-pin-fd", "New security officer PIN: ");
   check_activation_data(so_pin, "the security officer PIN");
   if (!vm.count("custodian")) {
-    hsm::Secret user_pin = obtain_secret(vm, "pin-fd", "New user PIN: ");
+    hsm::Secret user_pin = obtain_new_secret(vm, "pin-fd", "New user PIN: ");
     check_activation_data(user_pin, "the user PIN");
     const CK_SLOT_ID now_at = module.init_token(*slot, so_pin, label, user_pin);
     std::cout << "token '" << label << "' initialised, now in slot " << now_at << "\n";
@@ -56,7 +56,7 @@ void cmd_token_init(const po::variables_map& vm) {
   std::vector<hsm::Secret> passphrases;
   for (const std::string& c : custodians) {
     passphrases.push_back(vm.count("passphrase-fd") ? hsm::read_secret_from_fd(vm["passphrase-fd"].as<int>())
-                                                    : hsm::prompt_secret("New passphrase of custodian " + c + ": "));
+                                                    : hsm::prompt_new_secret("New passphrase of custodian " + c + ": "));
     check_passphrase_rule(passphrases.back().view(), "custodian '" + c + "'");
   }
   CryptoPP::AutoSeededRandomPool rng;

@@ -155,6 +155,16 @@ grep -qE "would revoke [0-9]+ valid certificates of generation 1" dry.txt || fai
 [ "$("$hanko" find --state ca --status revoked --pin-fd 3 3<pin 2>/dev/null | wc -l)" -eq 1 ] || fail "the dry run revoked something"
 echo "ok  compromise refuses without --confirm; --dry-run shows what it would revoke"
 
+echo "-- a new PIN typed on a terminal is asked twice"
+if command -v script > /dev/null; then
+  ( for line in SoPin-9876A SoPin-9876A User-Pin-1234a User-Pin-1234b User-Pin-1234a User-Pin-1234a; do sleep 0.3; echo "$line"; done; sleep 1 ) |
+    timeout 30 script -qec "$hanko token-init --label twice" /dev/null > tty.txt 2>&1 || fail "token-init on a terminal: $(cat tty.txt)"
+  grep -q "The two entries differ" tty.txt && grep -q "token 'twice' initialised" tty.txt || fail "PIN not asked twice: $(cat tty.txt)"
+  echo "ok  new PINs are asked twice on a terminal; a mismatch asks again"
+else
+  echo "skip: no 'script' (util-linux) for a terminal"
+fi
+
 echo "-- --version"
 "$hanko" --version | grep -qE "^hanko-offline [0-9]+\.[0-9]+\.[0-9]+" || fail "hanko-offline --version"
 echo "ok"

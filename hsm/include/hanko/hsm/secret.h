@@ -48,5 +48,8 @@ Secret read_secret_from_fd(int fd);
 // Asks on /dev/tty with echo off; the terminal settings are restored even when reading fails.
 // Throws Error(Reason::SecretInput) when there is no terminal.
 Secret prompt_secret(std::string_view prompt);
+// For a new PIN or passphrase: asks twice and returns it when both entries agree; three
+// disagreements throw Error(Reason::SecretInput).
+Secret prompt_new_secret(std::string_view prompt);
 
 }  // namespace hanko::hsm

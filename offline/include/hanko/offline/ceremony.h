@@ -83,6 +83,8 @@ class Console {
   virtual void say(const std::string& text) = 0;
   virtual std::optional<std::string> ask(const std::string& prompt) = 0;  // nullopt: nobody answers
   virtual std::optional<hsm::Secret> ask_secret(const std::string& prompt) = 0;
+  // A secret being set (a new passphrase): a person at a terminal types it twice.
+  virtual std::optional<hsm::Secret> ask_new_secret(const std::string& prompt) { return ask_secret(prompt); }
 };
 std::unique_ptr<Console> terminal_console();
 std::unique_ptr<Console> scripted_console(int fd);

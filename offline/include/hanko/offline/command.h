@@ -47,6 +47,8 @@ void check_activation_data(const hsm::Secret& secret, std::string_view what);
 
 // A secret from the descriptor named by `fd_option` if given, else from the terminal.
 hsm::Secret obtain_secret(const po::variables_map& vm, const char* fd_option, const char* prompt);
+// The same for a secret being set: on the terminal it is asked twice.
+hsm::Secret obtain_new_secret(const po::variables_map& vm, const char* fd_option, const char* prompt);
 
 // The token's user PIN: rebuilt from custodians' shares (--share, --passphrase-fd: the
 // passphrases in the order of the shares, one a line), else from --pin-fd or the terminal.
