@@ -751,10 +751,60 @@ void cmd_audit_export(const po::variables_map& vm) {
   std::cout << "audit log exported to " << out.string() << "\n";
 }
 
+// The names people know for the OIDs a profile names.
+std::string known_name(const pki::Oid& o) {
+  static const std::pair<const char*, const char*> names[] = {
+      {"1.2.840.10045.3.1.7", "P-256"},         {"1.3.132.0.34", "P-384"},
+      {"1.3.6.1.5.5.7.3.1", "serverAuth"},      {"1.3.6.1.5.5.7.3.2", "clientAuth"},
+      {"1.3.6.1.5.5.7.3.3", "codeSigning"},     {"1.3.6.1.5.5.7.3.4", "emailProtection"},
+      {"1.3.6.1.5.5.7.3.8", "timeStamping"},    {"1.3.6.1.5.5.7.3.9", "OCSPSigning"}};
+  const std::string dotted = o.to_string();
+  for (const auto& [oid, name] : names) {
+    if (dotted == oid) return name;
+  }
+  return dotted;
+}
+
+// Reads profiles.conf and ca.conf, both reviewed clear text, so neither the token nor the
+// database is opened: anyone reviewing the CA can see what each certificate will contain.
 void cmd_profiles(const po::variables_map& vm) {
-  CaStore store(vm["state"].as<std::string>());
-  for (const Profile& p : load_profiles(store)) {
-    std::cout << p.name << ": " << p.validity_text() << (p.cross_certificate ? ", cross-certificate" : "") << "\n";
+  const fs::path dir = vm["state"].as<std::string>();
+  const CaConfig config = CaConfig::parse(read_text_file(dir / "ca.conf", 1 << 20));
+  const std::vector<Profile> profiles = parse_profiles(read_text_file(dir / "profiles.conf", 1 << 20));
+  const std::string crl = config.crl_urls.empty() ? "(no --crl-url: none)" : config.crl_urls.front();
+  for (const Profile& p : profiles) {
+    std::cout << p.name << ": " << p.validity_text() << (p.cross_certificate ? ", cross-certificate (R13)" : "") << "\n";
+    std::cout << "  keys           RSA of " << p.min_rsa_bits << " bits or more";
+    if (!p.allowed_curves.empty()) {
+      std::cout << "; EC on";
+      for (const pki::Oid& c : p.allowed_curves) std::cout << " " << known_name(c);
+    }
+    std::cout << "\n";
+    if (p.cross_certificate) {
+      std::cout << "  basicConstraints  critical, CA" << (p.path_length ? ", pathLen " + std::to_string(*p.path_length) : "") << "\n"
+                << "  keyUsage       critical, keyCertSign, cRLSign\n"
+                << "  policyMappings from --policy-mapping, critical\n"
+                << "  cRLDistributionPoints  the ARL: " << crl << "\n";
+    } else {
+      std::cout << "  keyUsage       critical, " << pki::key_usage::describe(p.key_usage) << "\n";
+      if (!p.extended_key_usage.empty()) {
+        std::cout << "  extKeyUsage   ";
+        for (const pki::Oid& o : p.extended_key_usage) std::cout << " " << known_name(o);
+        std::cout << "\n";
+      }
+      std::cout << "  subjectAltName "
+                << (p.subject_alt_name == SubjectAltNameSource::kJpkiBasicFour ? "the basic four as otherNames (R14; see 'issue --help')"
+                    : p.subject_alt_name == SubjectAltNameSource::kFromRequest ? "as requested in the CSR"
+                                                                              : "none")
+                << "\n"
+                << "  cRLDistributionPoints  the certificate's partition: " << crl << "\n";
+      if (!config.ocsp_url.empty()) std::cout << "  authorityInfoAccess  OCSP " << config.ocsp_url << "\n";
+      if (p.ocsp_no_check) std::cout << "  ocspNoCheck    (the responder's own certificate is not checked by OCSP)\n";
+    }
+    std::cout << "  subjectKeyIdentifier, authorityKeyIdentifier  SHA-1 of the key (RFC 5280 4.2.1.2 method 1)\n";
+    if (!config.policy_oid.empty()) {
+      std::cout << "  certificatePolicies  " << config.policy_oid << (config.cps_url.empty() ? "" : ", CPS " + config.cps_url) << "\n";
+    }
   }
 }
 
@@ -920,7 +970,11 @@ std::vector<Command> ca_commands() {
              "sign", "sign the fingerprints page (CMS) with the transport key, certified by the CA (R18); needs the token");
        },
        cmd_publish},
-      {"profiles", "list the certificate profiles", add_state_for_reading, cmd_profiles},
+      {"profiles", "the certificate profiles and every extension each writes (reads clear configuration: no token)",
+       [](po::options_description& o) {
+         o.add_options()("state", po::value<std::string>()->required(), "CA state folder");
+       },
+       cmd_profiles},
       {"ra-register", "register an RA operator's public key (items must be signed with it)",
        [](po::options_description& o) {
          add_state(o);

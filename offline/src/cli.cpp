@@ -65,6 +65,20 @@ int run_cli(int argc, char** argv) {
   for (const Command& c : all) {
     if (name == c.name) command = &c;
   }
+  if (!command && (name == "ceremony" || name == "archive")) {
+    // "hanko-offline ceremony --help": the group's subcommands.
+    const bool asked = argc > 2 && (std::string_view(argv[2]) == "--help" || std::string_view(argv[2]) == "-h");
+    std::ostream& out = asked ? std::cout : std::cerr;
+    out << "usage: " << kProgram << " " << name << " SUBCOMMAND [options]\n\nsubcommands:\n";
+    for (const Command& c : all) {
+      const std::string n = c.name;
+      if (n.rfind(name + " ", 0) != 0) continue;
+      const std::string sub = n.substr(name.size() + 1);
+      out << "  " << sub << std::string(std::max<std::size_t>(12, sub.size() + 2) - sub.size(), ' ') << c.summary << "\n";
+    }
+    out << "\nRun '" << kProgram << " " << name << " SUBCOMMAND --help' for its options.\n";
+    return asked ? 0 : 2;
+  }
   if (!command) {
     std::cerr << kProgram << ": unknown command '" << name << "'; run '" << kProgram << " --help'\n";
     return 2;

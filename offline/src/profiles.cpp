@@ -55,7 +55,8 @@ pki::Oid curve(const std::string& name) {
 }  // namespace
 
 std::string Profile::validity_text() const {
-  return validity_years ? std::to_string(validity_years) + " years" : std::to_string(validity_days) + " days";
+  if (validity_years) return std::to_string(validity_years) + (validity_years == 1 ? " year" : " years");
+  return std::to_string(validity_days) + (validity_days == 1 ? " day" : " days");
 }
 
 std::string default_profiles_text() {

@@ -165,6 +165,18 @@ else
   echo "skip: no 'script' (util-linux) for a terminal"
 fi
 
+echo "-- profiles: every extension, from the clear configuration (no token, no PIN)"
+"$hanko" profiles --state ca > profiles.txt < /dev/null || fail "profiles without a PIN"
+grep -q "subscriber-signature: 3 years" profiles.txt && grep -q "ocsp-responder: 1 year$" profiles.txt || fail "profiles: $(cat profiles.txt)"
+grep -q "keyUsage       critical, digitalSignature, nonRepudiation" profiles.txt && grep -q "extKeyUsage    OCSPSigning" profiles.txt \
+  && grep -q "ocspNoCheck" profiles.txt && grep -q "cRLDistributionPoints" profiles.txt || fail "profiles lacks extensions: $(cat profiles.txt)"
+echo "ok  profiles prints every extension without the token"
+
+echo "-- ceremony --help and archive --help list their subcommands"
+"$hanko" ceremony --help | grep -q "^  run " || fail "ceremony --help"
+"$hanko" archive --help | grep -q "^  verify " || fail "archive --help"
+echo "ok"
+
 echo "-- --version"
 "$hanko" --version | grep -qE "^hanko-offline [0-9]+\.[0-9]+\.[0-9]+" || fail "hanko-offline --version"
 echo "ok"
