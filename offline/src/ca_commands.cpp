@@ -751,20 +751,6 @@ void cmd_audit_export(const po::variables_map& vm) {
   std::cout << "audit log exported to " << out.string() << "\n";
 }
 
-// The names people know for the OIDs a profile names.
-std::string known_name(const pki::Oid& o) {
-  static const std::pair<const char*, const char*> names[] = {
-      {"1.2.840.10045.3.1.7", "P-256"},         {"1.3.132.0.34", "P-384"},
-      {"1.3.6.1.5.5.7.3.1", "serverAuth"},      {"1.3.6.1.5.5.7.3.2", "clientAuth"},
-      {"1.3.6.1.5.5.7.3.3", "codeSigning"},     {"1.3.6.1.5.5.7.3.4", "emailProtection"},
-      {"1.3.6.1.5.5.7.3.8", "timeStamping"},    {"1.3.6.1.5.5.7.3.9", "OCSPSigning"}};
-  const std::string dotted = o.to_string();
-  for (const auto& [oid, name] : names) {
-    if (dotted == oid) return name;
-  }
-  return dotted;
-}
-
 // Reads profiles.conf and ca.conf, both reviewed clear text, so neither the token nor the
 // database is opened: anyone reviewing the CA can see what each certificate will contain.
 void cmd_profiles(const po::variables_map& vm) {
@@ -777,7 +763,7 @@ void cmd_profiles(const po::variables_map& vm) {
     std::cout << "  keys           RSA of " << p.min_rsa_bits << " bits or more";
     if (!p.allowed_curves.empty()) {
       std::cout << "; EC on";
-      for (const pki::Oid& c : p.allowed_curves) std::cout << " " << known_name(c);
+      for (const pki::Oid& c : p.allowed_curves) std::cout << " " << pki::display_name(c);
     }
     std::cout << "\n";
     if (p.cross_certificate) {
@@ -789,7 +775,7 @@ void cmd_profiles(const po::variables_map& vm) {
       std::cout << "  keyUsage       critical, " << pki::key_usage::describe(p.key_usage) << "\n";
       if (!p.extended_key_usage.empty()) {
         std::cout << "  extKeyUsage   ";
-        for (const pki::Oid& o : p.extended_key_usage) std::cout << " " << known_name(o);
+        for (const pki::Oid& o : p.extended_key_usage) std::cout << " " << pki::display_name(o);
         std::cout << "\n";
       }
       std::cout << "  subjectAltName "

@@ -10,6 +10,7 @@
 #include "hanko/offline/custody.h"
 #include "hanko/offline/profiles.h"
 #include "hanko/pki/certificate.h"
+#include "hanko/pki/cms.h"
 #include "hanko/pki/crl.h"
 #include "hanko/pki/csr.h"
 #include "hanko/pki/pem.h"
@@ -73,6 +74,109 @@ void cmd_token_init(const po::variables_map& vm) {
             << custodians.size() << " into " << dir.string() << "/<custodian>.share (one for each custodian's own medium)\n";
 }
 
+// The basic four (R14) by what they mean, other names as pki prints them.
+std::string describe_name(const pki::GeneralName& g) {
+  if (g.kind == pki::GeneralName::Kind::kOtherName) {
+    static const std::pair<const pki::Oid*, const char*> jpki_names[] = {
+        {&jpki::kName, "name"}, {&jpki::kDateOfBirth, "date of birth"}, {&jpki::kGender, "gender"},
+        {&jpki::kAddress, "address"}, {&jpki::kNameSubstituted, "substitute characters in the name"},
+        {&jpki::kAddressSubstituted, "substitute characters in the address"}};
+    for (const auto& [type, label] : jpki_names) {
+      if (g.type == *type) {
+        const std::string shown = g.to_string();  // othername:OID="text"
+        return std::string(label) + " " + shown.substr(shown.find('=') + 1);
+      }
+    }
+  }
+  return g.to_string();
+}
+
+std::string describe_names(const pki::GeneralNames& names) {
+  std::string out;
+  for (const pki::GeneralName& g : names) out += (out.empty() ? "" : ", ") + describe_name(g);
+  return out;
+}
+
+// One line per extension we write (and the common others), decoded strictly; a value that does
+// not decode is shown as such rather than hidden.
+std::string describe_extension(const pki::Extension& e, const pki::Certificate* cert) {
+  using namespace pki;
+  const Oid& o = e.oid;
+  try {
+    if (o == oid::kBasicConstraints) {
+      const BasicConstraints bc = decode_basic_constraints(e.value);
+      return bc.ca ? "CA" + (bc.path_length ? ", pathLen " + std::to_string(*bc.path_length) : std::string()) : "not a CA";
+    }
+    if (o == oid::kKeyUsage) return key_usage::describe(decode_key_usage(e.value));
+    if (o == oid::kExtKeyUsage) {
+      std::string out;
+      for (const Oid& k : decode_extended_key_usage(e.value)) out += (out.empty() ? "" : ", ") + display_name(k);
+      return out;
+    }
+    if (o == oid::kSubjectKeyIdentifier) return to_hex(decode_subject_key_identifier(e.value), ':');
+    if (o == oid::kAuthorityKeyIdentifier) return "keyid " + to_hex(decode_authority_key_identifier(e.value).key_id, ':');
+    if (o == oid::kCrlDistributionPoints) {
+      std::string out;
+      for (const DistributionPoint& dp : decode_crl_distribution_points(e.value)) out += (out.empty() ? "" : "; ") + describe_names(dp.full_name);
+      return out;
+    }
+    if (o == oid::kAuthorityInfoAccess) {
+      std::string out;
+      for (const AccessDescription& a : decode_authority_info_access(e.value)) {
+        out += (out.empty() ? "" : ", ") + display_name(a.method) + " " + a.location.to_string();
+      }
+      return out;
+    }
+    if (o == oid::kCertificatePolicies) {
+      std::string out;
+      for (const PolicyInformation& p : decode_certificate_policies(e.value)) {
+        out += (out.empty() ? "" : "; ") + display_name(p.policy);
+        for (const std::string& cps : p.cps_uris) out += " CPS " + cps;
+      }
+      return out;
+    }
+    if (o == oid::kSubjectAltName || o == oid::kIssuerAltName) return describe_names(decode_general_names(e.value));
+    if (o == oid::kPolicyMappings) {
+      std::string out;
+      for (const PolicyMapping& m : decode_policy_mappings(e.value)) {
+        out += (out.empty() ? "" : ", ") + m.issuer_domain.to_string() + " -> " + m.subject_domain.to_string();
+      }
+      return out;
+    }
+    if (o == oid::kOcspNoCheck) return "the responder's certificate is not checked by OCSP";
+    if (o == oid::kCrlNumber) return std::to_string(decode_crl_number(e.value));
+    if (o == oid::kIssuingDistributionPoint) {
+      const IssuingDistributionPoint idp = decode_issuing_distribution_point(e.value);
+      std::string out = idp.full_name.empty() ? "no distribution point name" : describe_names(idp.full_name);
+      if (idp.only_user_certs) out += "; only end-entity certificates (a partition)";
+      if (idp.only_ca_certs) out += "; only CA certificates (an ARL)";
+      if (idp.indirect_crl) out += "; indirect";
+      return out;
+    }
+  } catch (const std::exception& ex) {
+    return std::string("(does not decode: ") + ex.what() + ")";
+  }
+  (void)cert;
+  return "(" + std::to_string(e.value.size()) + " bytes, not decoded)";
+}
+
+void print_extensions(const std::vector<pki::Extension>& extensions, const pki::Certificate* cert) {
+  for (const pki::Extension& e : extensions) {
+    std::cout << "  " << pki::display_name(e.oid) << (e.critical ? " (critical)" : "") << ": " << describe_extension(e, cert) << "\n";
+  }
+}
+
+// What a CA certificate is for in this CA's repository: self-signed, link or other CA.
+std::string ca_role(const pki::Certificate& c) {
+  if (!c.is_ca()) return "";
+  if (c.is_self_issued()) {
+    const auto ski = c.subject_key_id(), aki = c.authority_key_id();
+    if (ski && aki && *ski != *aki) return "  role        link certificate (self-issued: another key of the same CA signed this key)\n";
+    return "  role        self-signed CA certificate (a trust anchor)\n";
+  }
+  return "  role        CA certificate issued by another CA (a cross-certificate)\n";
+}
+
 void print_certificate(const pki::Certificate& c) {
   std::cout << "Certificate v" << c.version << "\n"
             << "  serial      " << c.serial.hex() << "\n"
@@ -81,10 +185,9 @@ void print_certificate(const pki::Certificate& c) {
             << "  validity    " << pki::format_time(c.not_before) << " to " << pki::format_time(c.not_after) << "\n"
             << "  key         " << c.public_key.description() << "\n"
             << "  signature   " << pki::signature_algorithm_name(c.signature_algorithm) << "\n"
-            << "  SHA-256     " << fingerprint(c.fingerprint_sha256()) << "\n";
-  for (const pki::Extension& e : c.extensions) {
-    std::cout << "  extension   " << e.oid.to_string() << (e.critical ? " (critical)" : "") << "\n";
-  }
+            << "  SHA-256     " << fingerprint(c.fingerprint_sha256()) << "\n"
+            << ca_role(c);
+  print_extensions(c.extensions, &c);
 }
 
 void cmd_show(const po::variables_map& vm) {
@@ -93,7 +196,7 @@ void cmd_show(const po::variables_map& vm) {
   Bytes der = data;
   if (pki::looks_like_pem(data)) {
     const std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());
-    for (const char* label : {"CERTIFICATE", "X509 CRL", "CERTIFICATE REQUEST"}) {
+    for (const char* label : {"CERTIFICATE", "X509 CRL", "CERTIFICATE REQUEST", "PKCS7", "CMS"}) {
       if (text.find(std::string("-----BEGIN ") + label + "-----") != std::string_view::npos) {
         der = pki::pem_decode(text, label);
         break;
@@ -105,15 +208,37 @@ void cmd_show(const po::variables_map& vm) {
     std::cout << "CRL " << (l->crl_number ? std::to_string(*l->crl_number) : "?") << " by " << l->issuer.to_string() << "\n"
               << "  thisUpdate  " << pki::format_time(l->this_update) << "\n";
     if (l->next_update) std::cout << "  nextUpdate  " << pki::format_time(*l->next_update) << "\n";
+    std::cout << "  scope       "
+              << (l->extension(pki::oid::kIssuingDistributionPoint) ? "its issuingDistributionPoint (below)"
+                                                                    : "no issuingDistributionPoint: complete for every certificate of the name (a fullCRL)")
+              << "\n  entries     " << l->entry_count << "\n";
+    print_extensions(l->extensions, nullptr);
     for (const pki::RevokedCertificate& r : l->entries) {
       std::cout << "  revoked     " << r.serial.hex() << " " << pki::format_time(r.revocation_date)
                 << (r.reason ? " " + std::string(pki::reason_name(*r.reason)) : "") << "\n";
     }
     return;
   }
+  if (auto sd = pki::parse_signed_data(der)) {
+    // .p7c (certificates only) or .p7s (a detached signature, e.g. on fingerprints.txt)
+    std::cout << "CMS SignedData: " << sd->certificates.size() << (sd->certificates.size() == 1 ? " certificate" : " certificates")
+              << ", " << sd->signers.size() << (sd->signers.size() == 1 ? " signer" : " signers")
+              << (sd->has_content ? "" : (sd->signers.empty() ? " (a certificate bundle, .p7c)" : " (detached signature, .p7s)")) << "\n";
+    for (const pki::CmsSignerInfo& s : sd->signers) {
+      std::cout << "  signer      " << s.issuer.to_string() << " serial " << s.serial.hex() << ", "
+                << pki::signature_algorithm_name(s.signature_algorithm)
+                << (s.signing_time ? ", signed " + pki::format_time(*s.signing_time) : std::string()) << "\n"
+                << "  digest      " << to_hex(s.message_digest, ':') << " (check it with 'openssl cms -verify' and the content)\n";
+    }
+    for (const pki::Certificate& c : sd->certificates) {
+      std::cout << "\n";
+      print_certificate(c);
+    }
+    return;
+  }
   const auto r = pki::parse_certification_request(der);
   if (!r) {
-    throw PolicyError("'" + path + "' is not a certificate, CRL or certification request hanko accepts: [" +
+    throw PolicyError("'" + path + "' is not a certificate, CRL, certification request or CMS SignedData hanko accepts: [" +
                       std::string(pki::error_id_name(r.error())) + "] " + r.message());
   }
   std::cout << "Certification request\n  subject     " << r->subject.to_string() << "\n  key         "

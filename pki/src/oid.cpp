@@ -92,4 +92,25 @@ std::string Oid::to_string() const {
   return out;
 }
 
+std::string display_name(const Oid& o) {
+  static const std::pair<const Oid*, const char*> names[] = {
+      {&oid::kSubjectKeyIdentifier, "subjectKeyIdentifier"}, {&oid::kKeyUsage, "keyUsage"},
+      {&oid::kSubjectAltName, "subjectAltName"}, {&oid::kIssuerAltName, "issuerAltName"},
+      {&oid::kBasicConstraints, "basicConstraints"}, {&oid::kCrlNumber, "cRLNumber"}, {&oid::kReasonCode, "reasonCode"},
+      {&oid::kInvalidityDate, "invalidityDate"}, {&oid::kIssuingDistributionPoint, "issuingDistributionPoint"},
+      {&oid::kNameConstraints, "nameConstraints"}, {&oid::kCrlDistributionPoints, "cRLDistributionPoints"},
+      {&oid::kCertificatePolicies, "certificatePolicies"}, {&oid::kPolicyMappings, "policyMappings"},
+      {&oid::kAuthorityKeyIdentifier, "authorityKeyIdentifier"}, {&oid::kPolicyConstraints, "policyConstraints"},
+      {&oid::kExtKeyUsage, "extKeyUsage"}, {&oid::kInhibitAnyPolicy, "inhibitAnyPolicy"},
+      {&oid::kAuthorityInfoAccess, "authorityInfoAccess"}, {&oid::kOcspNoCheck, "ocspNoCheck"},
+      {&oid::kAdOcsp, "OCSP"}, {&oid::kAdCaIssuers, "caIssuers"}, {&oid::kAnyPolicy, "anyPolicy"},
+      {&oid::kKpServerAuth, "serverAuth"}, {&oid::kKpClientAuth, "clientAuth"}, {&oid::kKpCodeSigning, "codeSigning"},
+      {&oid::kKpEmailProtection, "emailProtection"}, {&oid::kKpTimeStamping, "timeStamping"},
+      {&oid::kKpOcspSigning, "OCSPSigning"}, {&oid::kP256, "P-256"}, {&oid::kP384, "P-384"}, {&oid::kP521, "P-521"}};
+  for (const auto& [known, name] : names) {
+    if (*known == o) return name;
+  }
+  return o.to_string();
+}
+
 }  // namespace hanko::pki

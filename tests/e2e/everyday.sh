@@ -172,6 +172,18 @@ grep -q "keyUsage       critical, digitalSignature, nonRepudiation" profiles.txt
   && grep -q "ocspNoCheck" profiles.txt && grep -q "cRLDistributionPoints" profiles.txt || fail "profiles lacks extensions: $(cat profiles.txt)"
 echo "ok  profiles prints every extension without the token"
 
+echo "-- show decodes every extension we write, the list's scope, the link role and .p7c bundles"
+"$hanko" show bob.der > show.txt
+for want in "keyUsage (critical): digitalSignature, nonRepudiation" "date of birth \"20000229\"" "gender \"2\"" \
+            "substitute characters in the name \"1\"" "cRLDistributionPoints: URI:http://127.0.0.1/g1-CRL" "authorityKeyIdentifier: keyid"; do
+  grep -qF "$want" show.txt || fail "show lacks '$want': $(cat show.txt)"
+done
+"$hanko" show repo/g1-full.crl | grep -q "complete for every certificate of the name" || fail "show of the fullCRL"
+"$hanko" show repo/g1-CRL1.crl | grep -q "only end-entity certificates (a partition)" || fail "show of a partition"
+"$hanko" show repo/g2-NewWithOld.crt | grep -q "role        link certificate" || fail "show of a link certificate"
+"$hanko" show repo/ca-certs.p7c | grep -q "^CMS SignedData: [0-9]* certificates, 0 signers (a certificate bundle, .p7c)" || fail "show of ca-certs.p7c"
+echo "ok  show: extensions, basic four, list scope, link role, .p7c"
+
 echo "-- ceremony --help and archive --help list their subcommands"
 "$hanko" ceremony --help | grep -q "^  run " || fail "ceremony --help"
 "$hanko" archive --help | grep -q "^  verify " || fail "archive --help"

@@ -104,4 +104,7 @@ inline const Oid kExtensionRequest{"1.2.840.113549.1.9.14"};
 inline const Oid kChallengePassword{"1.2.840.113549.1.9.7"};
 }  // namespace oid
 
+// The short name people know ("keyUsage", "P-256", "OCSPSigning"), or the dotted form.
+std::string display_name(const Oid& oid);
+
 }  // namespace hanko::pki
