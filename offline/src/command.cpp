@@ -17,15 +17,7 @@ pki::Time now() {
 }
 
 void check_activation_data(const hsm::Secret& secret, std::string_view what) {
-  bool upper = false, lower = false, digit = false;
-  for (std::uint8_t c : secret.view()) {
-    upper |= c >= 'A' && c <= 'Z';
-    lower |= c >= 'a' && c <= 'z';
-    digit |= c >= '0' && c <= '9';
-  }
-  if (secret.size() < 8 || !upper || !lower || !digit) {
-    throw PolicyError(std::string(what) + " must be at least 8 characters with upper case, lower case and digits (R6)");
-  }
+  if (!meets_activation_rule(secret.view())) throw PolicyError(std::string(what) + " must be " + kActivationRule);
 }
 
 hsm::Secret obtain_secret(const po::variables_map& vm, const char* fd_option, const char* prompt) {

@@ -134,16 +134,23 @@ Parsed parse_share(BytesView der_bytes) {
 
 }  // namespace
 
-void check_passphrase_rule(BytesView passphrase, const std::string& whose) {
+bool meets_activation_rule(BytesView secret) {
   bool upper = false, lower = false, digit = false;
-  for (std::uint8_t c : passphrase) {
+  int words = 0;
+  bool in_word = false;
+  for (std::uint8_t c : secret) {
     upper |= c >= 'A' && c <= 'Z';
     lower |= c >= 'a' && c <= 'z';
     digit |= c >= '0' && c <= '9';
+    const bool blank = c == ' ';
+    if (!blank && !in_word) ++words;
+    in_word = !blank;
   }
-  if (passphrase.size() < 8 || !upper || !lower || !digit) {
-    throw CustodyError("the passphrase of " + whose + " must be at least 8 characters with upper case, lower case and digits (R6)");
-  }
+  return (secret.size() >= 8 && upper && lower && digit) || (secret.size() >= 20 && words >= 4);
+}
+
+void check_passphrase_rule(BytesView passphrase, const std::string& whose) {
+  if (!meets_activation_rule(passphrase)) throw CustodyError("the passphrase of " + whose + " must be " + kActivationRule);
 }
 
 std::vector<Bytes> split_secret(const hsm::Secret& secret, int threshold, const std::vector<std::string>& custodians,

@@ -141,6 +141,17 @@ int main(int argc, char** argv) {
     std::cout << "hanko-ra " << HANKO_VERSION << "\n";
     return 0;
   }
+  static const char* const usage =
+      "usage: hanko-ra COMMAND [options]\n\ncommands:\n"
+      "  keygen   make the RA operator's signing key (private key file 0600, public key to register)\n"
+      "  batch    sign a manifest of requests into one request batch (the signer's 'batch --in')\n"
+      "  items    sign a manifest into one SignedRequestItem per line (the relay's intake API)\n"
+      "  results  write the certificates and lists of a result batch to a folder\n"
+      "\nRun 'hanko-ra COMMAND --help' for its options and the manifest format. Exit status: 0 done, 1 failed, 2 usage.\n";
+  if (command == "--help" || command == "-h") {
+    std::cout << usage;
+    return 0;
+  }
   po::options_description o("hanko-ra " + command + " options");
   o.add_options()("help,h", "show this help");
   if (command == "keygen") {
@@ -161,7 +172,7 @@ int main(int argc, char** argv) {
     o.add_options()("in", po::value<std::string>()->required(), "result batch from the signer")(
         "out-dir", po::value<std::string>()->required(), "folder for the certificates and lists");
   } else {
-    std::cerr << "usage: hanko-ra keygen|batch|items|results [options]; hanko-ra COMMAND --help\n";
+    std::cerr << (command.empty() ? "" : "hanko-ra: unknown command '" + command + "'\n") << usage;
     return 2;
   }
   try {

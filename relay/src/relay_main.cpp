@@ -68,10 +68,28 @@ Bytes make_csr(pki::Signer& signer, const pki::Name& subject) {
 }
 }  // namespace hanko::relay
 
+constexpr const char* kUsage =
+    "usage: hanko-relay COMMAND --config FILE [options]\n\ncommands:\n"
+    "  serve           intake API, durable queue, batches, import, publication, freshness watch, OCSP\n"
+    "  status          queue, last batch and import, lists and time left, repositories, alarms (--json)\n"
+    "  ra-add          register or replace an RA operator's public key (a running relay uses it within a second)\n"
+    "  cut-batch       cut a batch now (the size/age rule unless --force)\n"
+    "  import          take in the result bundles waiting in the inbox\n"
+    "  publish         release due lists and run the publication queues once\n"
+    "  retry           put dead letters back into their publication queue\n"
+    "  responder-csr   PKCS#10 request for the OCSP key in the relay's token\n"
+    "  bundle-extract  verify a bundle and write its parts (no --config)\n"
+    "\nRun 'hanko-relay COMMAND --help' for its options. Exit status: 0 done, 1 failed, 2 usage;\n"
+    "status: 0 fine, 1 warnings, 2 critical. Signals to serve: SIGTERM stops, SIGHUP reloads RA keys.\n";
+
 int main(int argc, char** argv) {
   const std::string command = argc > 1 ? argv[1] : "";
   if (command == "--version") {
     std::cout << "hanko-relay " << HANKO_VERSION << "\n";
+    return 0;
+  }
+  if (command == "--help" || command == "-h") {
+    std::cout << kUsage;
     return 0;
   }
   po::options_description o("hanko-relay " + command + " options");
@@ -95,8 +113,7 @@ int main(int argc, char** argv) {
         "trust", po::value<std::vector<std::string>>()->required(), "signer's public key (SPKI) or certificate; repeatable")(
         "out-dir", po::value<std::string>()->required(), "folder for the parts");
   } else if (command != "serve" && command != "import" && command != "publish") {
-    std::cerr << "usage: hanko-relay serve|status|ra-add|cut-batch|import|publish|retry|responder-csr|bundle-extract --config FILE ...;"
-                 " hanko-relay COMMAND --help\n";
+    std::cerr << (command.empty() ? "" : "hanko-relay: unknown command '" + command + "'\n") << kUsage;
     return 2;
   }
   try {

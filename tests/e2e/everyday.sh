@@ -189,6 +189,16 @@ echo "-- ceremony --help and archive --help list their subcommands"
 "$hanko" archive --help | grep -q "^  verify " || fail "archive --help"
 echo "ok"
 
+echo "-- R6: a long passphrase of words is accepted for custodians, a short simple one is not"
+printf 'correct horse battery staple\nAnother-Pass-123\nthree longer wordings\n' > words
+if "$hanko" token-init --label words --custodian A --custodian B --custodian C --quorum 2 --shares-dir words-shares \
+     --passphrase-fd 3 3<words --so-pin-fd 4 4<<<"SoPin-9876A" > out.txt 2>&1; then fail "a passphrase of 3 words was accepted"; fi
+grep -q "at least 4 words and 20 characters" out.txt || fail "the rule is not stated: $(cat out.txt)"
+printf 'correct horse battery staple\nAnother-Pass-123\nfour words are enough here\n' > words
+"$hanko" token-init --label words --custodian A --custodian B --custodian C --quorum 2 --shares-dir words-shares \
+  --passphrase-fd 3 3<words --so-pin-fd 4 4<<<"SoPin-9876A" > out.txt 2>&1 || fail "passphrases of words refused: $(cat out.txt)"
+echo "ok  passphrases of 4 words and 20 characters are accepted; the rule is stated"
+
 echo "-- --version"
 "$hanko" --version | grep -qE "^hanko-offline [0-9]+\.[0-9]+\.[0-9]+" || fail "hanko-offline --version"
 echo "ok"

@@ -43,7 +43,12 @@ struct ShareHeader {
   Bytes secret_check;
 };
 
-// R6: at least 8 characters with upper case, lower case and digits.
+// R6 for PINs and passphrases: at least 8 characters with upper case, lower case and digits; or
+// a passphrase of words, at least 4 words and 20 characters (stronger than 8 mixed characters and
+// easier to type right under a ceremony's eyes). kActivationRule states it for messages.
+inline constexpr const char* kActivationRule =
+    "at least 8 characters with upper case, lower case and digits, or at least 4 words and 20 characters (R6)";
+bool meets_activation_rule(BytesView secret);
 void check_passphrase_rule(BytesView passphrase, const std::string& whose);
 
 // Splits `secret` for the custodians (in order); each passphrase seals its custodian's share.
