@@ -1,4 +1,5 @@
 #include <cryptopp/osrng.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -51,6 +52,50 @@ struct Opened {
   }
 };
 
+// status --json: stable field names, documented in the README.
+nlohmann::ordered_json status_object(CaStore& store, Ca& ca, pki::Time time) {
+  nlohmann::ordered_json j{{"state", store.dir().string()},
+                           {"terminated", store.terminated()},
+                           {"token", store.config().token},
+                           {"module", store.config().module},
+                           {"identity", store.identity()},
+                           {"database_encrypted", !store.config().database_key.empty()},
+                           {"generations", nlohmann::ordered_json::array()},
+                           {"lists", nlohmann::ordered_json::array()},
+                           {"warnings", ca.warnings(time)}};
+  for (const KeyGeneration& g : store.generations()) {
+    const pki::Certificate c = pki::parse_certificate(g.certificate).value();
+    j["generations"].push_back({{"number", g.number},
+                                {"status", std::string(generation_status_name(g.status))},
+                                {"key_label", g.key_label},
+                                {"key", c.public_key.description()},
+                                {"not_after", pki::format_time_rfc3339(c.not_after)},
+                                {"certificates", store.count_certificates(g.number)},
+                                {"revoked", store.count_certificates(g.number, true)},
+                                {"partitions", store.partitions(g.number).size()}});
+  }
+  for (const StoredCrl& l : store.latest_crls(time)) {
+    j["lists"].push_back({{"scope", l.scope},
+                          {"number", l.number},
+                          {"this_update", pki::format_time_rfc3339(l.this_update)},
+                          {"next_due", pki::format_time_rfc3339(l.this_update + std::chrono::hours(store.config().crl_interval_hours))},
+                          {"next_update", pki::format_time_rfc3339(l.next_update)}});
+  }
+  return j;
+}
+
+// The public part of the status, signed by the audit key after every command that used the
+// token, so 'status' of an encrypted CA (R42) can show it without the PIN. Nothing secret.
+void write_public_status(Opened& o, pki::Signer& audit_signer) {
+  nlohmann::ordered_json j = status_object(o.store, o.ca, o.time);
+  j["written_at"] = pki::format_time_rfc3339(o.time);
+  const std::string text = j.dump(2) + "\n";
+  const BytesView bytes(reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
+  const Bytes signature = audit_signer.sign(bytes);
+  write_file_atomic(o.store.dir() / "public-status.json", bytes);
+  write_file_atomic(o.store.dir() / "public-status.sig", signature);
+}
+
 // Signs the audit log's head with the audit key (R41) at the end of every command that used the
 // token, so the log cannot be cut or changed behind the last checkpoint unnoticed.
 void checkpoint(Opened& o, CaKeys& keys) {
@@ -62,6 +107,7 @@ void checkpoint(Opened& o, CaKeys& keys) {
   sql::Transaction txn(o.store.db());
   o.store.audit().checkpoint(signer, o.time);
   txn.commit();
+  write_public_status(o, signer);
 }
 
 CaKeys open_keys(const CaStore& store, const po::variables_map& vm, bool read_write = false) {
@@ -407,43 +453,55 @@ void cmd_terminate(const po::variables_map& vm) {
   checkpoint(o, keys);
 }
 
-// status --json: stable field names, documented in the README.
-void print_status_json(CaStore& store, Ca& ca, pki::Time time) {
-  nlohmann::ordered_json j{{"state", store.dir().string()},
-                           {"terminated", store.terminated()},
-                           {"token", store.config().token},
-                           {"module", store.config().module},
-                           {"identity", store.identity()},
-                           {"database_encrypted", !store.config().database_key.empty()},
-                           {"generations", nlohmann::ordered_json::array()},
-                           {"lists", nlohmann::ordered_json::array()},
-                           {"warnings", ca.warnings(time)}};
-  for (const KeyGeneration& g : store.generations()) {
-    const pki::Certificate c = pki::parse_certificate(g.certificate).value();
-    j["generations"].push_back({{"number", g.number},
-                                {"status", std::string(generation_status_name(g.status))},
-                                {"key_label", g.key_label},
-                                {"key", c.public_key.description()},
-                                {"not_after", pki::format_time_rfc3339(c.not_after)},
-                                {"certificates", store.count_certificates(g.number)},
-                                {"revoked", store.count_certificates(g.number, true)},
-                                {"partitions", store.partitions(g.number).size()}});
+// 'status' of an encrypted CA without the PIN: the signed public status, checked with the audit
+// key's public half (audit.spki, clear in the state folder).
+void print_public_status(const fs::path& dir, bool json) {
+  if (!fs::exists(dir / "public-status.json")) {
+    throw PolicyError("the CA database is encrypted (R42) and no signed public status was written yet; give the PIN (--pin-fd) or the "
+                      "custodians' --share files");
   }
-  for (const StoredCrl& l : store.latest_crls(time)) {
-    j["lists"].push_back({{"scope", l.scope},
-                          {"number", l.number},
-                          {"this_update", pki::format_time_rfc3339(l.this_update)},
-                          {"next_due", pki::format_time_rfc3339(l.this_update + std::chrono::hours(store.config().crl_interval_hours))},
-                          {"next_update", pki::format_time_rfc3339(l.next_update)}});
+  const std::string text = read_text_file(dir / "public-status.json", 1 << 20);
+  const Bytes signature = read_file(dir / "public-status.sig", 1 << 16);
+  const pki::PublicKey audit = pki::parse_public_key(read_file(dir / "audit.spki", 1 << 16));
+  const BytesView bytes(reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
+  if (!pki::verify_signature(audit, pki::default_signature_algorithm(audit), bytes, signature)) {
+    throw PolicyError("public-status.json in '" + dir.string() + "' does not verify with the audit key (audit.spki): changed or "
+                      "damaged; open the database with the PIN for the real status");
   }
-  std::cout << j.dump(2) << "\n";
+  if (json) {
+    std::cout << text;
+    return;
+  }
+  const auto j = nlohmann::json::parse(text);
+  std::cout << "CA state " << dir.string() << (j.value("terminated", false) ? " (TERMINATED)" : "") << " — public status signed by the audit key at "
+            << j.value("written_at", "?") << "\n  (the database is encrypted (R42) and stays closed without the PIN)\n"
+            << "  identity " << j.value("identity", "?") << "\n";
+  for (const auto& g : j["generations"]) {
+    std::cout << "  generation " << g.value("number", 0) << " [" << g.value("status", "?") << "] key '" << g.value("key_label", "?") << "' "
+              << g.value("key", "?") << ", valid to " << g.value("not_after", "?") << "\n    certificates " << g.value("certificates", 0)
+              << ", revoked " << g.value("revoked", 0) << "\n";
+  }
+  for (const auto& l : j["lists"]) {
+    std::cout << "  list " << l.value("scope", "?") << " #" << l.value("number", 0) << " next due " << l.value("next_due", "?") << ", expires "
+              << l.value("next_update", "?") << "\n";
+  }
+  for (const auto& w : j["warnings"]) std::cout << "  WARNING (at " << j.value("written_at", "?") << "): " << w.get<std::string>() << "\n";
 }
 
 void cmd_status(const po::variables_map& vm) {
+  {
+    const fs::path dir = vm["state"].as<std::string>();
+    const CaConfig config = CaConfig::parse(read_text_file(dir / "ca.conf", 1 << 20));
+    const bool no_pin = !vm.count("pin-fd") && !vm.count("share") && !::isatty(STDIN_FILENO);
+    if (!config.database_key.empty() && (vm.count("public") || no_pin)) return print_public_status(dir, vm.count("json") > 0);
+  }
   CaStore store(vm["state"].as<std::string>());
   Ca ca(store, load_profiles(store));
   const pki::Time time = now();
-  if (vm.count("json")) return print_status_json(store, ca, time);
+  if (vm.count("json")) {
+    std::cout << status_object(store, ca, time).dump(2) << "\n";
+    return;
+  }
   std::cout << "CA state " << store.dir().string() << (store.terminated() ? " (TERMINATED)" : "") << "\n"
             << "  token " << store.config().token << " via " << store.config().module << "\n"
             << "  identity " << store.identity() << " (pin it with --expect-ca)\n"
@@ -945,7 +1003,9 @@ std::vector<Command> ca_commands() {
       {"status", "keys, generations, counts and the next lists due",
        [](po::options_description& o) {
          add_state_for_reading(o);
-         o.add_options()("json", "print the status as JSON (fields in the README)");
+         o.add_options()("json", "print the status as JSON (fields in the README)")(
+             "public", "an encrypted CA: show the public status signed by the audit key, without the PIN (the default "
+                       "when no PIN is given and there is no terminal)");
        },
        cmd_status},
       {"publish", "write the repository: CA, link and cross certificates, latest lists, fingerprints",

@@ -43,9 +43,22 @@ grep -a -q "$marker" plain/ca.db plain/ca.db-wal || fail "control: the plain dat
 echo "ok  control: a plain database shows the subject in the clear"
 
 # Reading needs the token.
-if "$hanko" status --state ca > /dev/null 2> err.txt < /dev/null; then fail "status without the PIN"; fi
-grep -q "encrypted (R42).*--pin-fd" err.txt || fail "status without PIN: $(cat err.txt)"
-echo "ok  status without the PIN: $(cat err.txt)"
+if "$hanko" list --state ca > /dev/null 2> err.txt < /dev/null; then fail "list without the PIN"; fi
+grep -q "encrypted (R42).*--pin-fd" err.txt || fail "list without PIN: $(cat err.txt)"
+echo "ok  the database stays closed without the PIN: $(cat err.txt)"
+# What is public needs no PIN: status shows the signed public status (R42 still holds).
+"$hanko" status --state ca < /dev/null > public.txt 2>&1 || fail "public status: $(cat public.txt)"
+grep -q "public status signed by the audit key" public.txt && grep -q "certificates 2, revoked 0" public.txt \
+  && grep -q "identity [0-9A-F]\{64\}" public.txt || fail "public status: $(cat public.txt)"
+! grep -q "$marker" ca/public-status.json || fail "the public status holds a record (R42)"
+"$hanko" status --state ca --public --json < /dev/null | python3 -c 'import json,sys; j=json.load(sys.stdin); assert j["database_encrypted"] and j["generations"][0]["certificates"] == 2' \
+  || fail "status --public --json"
+cp ca/public-status.json keep.json
+sed -i 's/"revoked": 0/"revoked": 9/' ca/public-status.json
+if "$hanko" status --state ca < /dev/null > out.txt 2>&1; then fail "a changed public status was shown"; fi
+grep -q "does not verify with the audit key" out.txt || fail "changed public status: $(cat out.txt)"
+cp keep.json ca/public-status.json
+echo "ok  status without the PIN: the public status signed by the audit key; a changed one is refused"
 "$hanko" status --state ca --pin-fd 3 3<pin > status.txt
 grep -q "database encrypted under token key 'root-database' (R42)" status.txt || fail "status: $(cat status.txt)"
 grep -q "certificates 2, revoked 0" status.txt || fail "status counts: $(cat status.txt)"
