@@ -5,6 +5,8 @@
 #include <iostream>
 #include <optional>
 
+#include <nlohmann/json.hpp>
+
 #include "hanko/hsm/error.h"
 #include "hanko/offline/command.h"
 #include "hanko/offline/custody.h"
@@ -171,10 +173,10 @@ std::string ca_role(const pki::Certificate& c) {
   if (!c.is_ca()) return "";
   if (c.is_self_issued()) {
     const auto ski = c.subject_key_id(), aki = c.authority_key_id();
-    if (ski && aki && *ski != *aki) return "  role        link certificate (self-issued: another key of the same CA signed this key)\n";
-    return "  role        self-signed CA certificate (a trust anchor)\n";
+    if (ski && aki && *ski != *aki) return "link certificate (self-issued: another key of the same CA signed this key)";
+    return "self-signed CA certificate (a trust anchor)";
   }
-  return "  role        CA certificate issued by another CA (a cross-certificate)\n";
+  return "CA certificate issued by another CA (a cross-certificate)";
 }
 
 void print_certificate(const pki::Certificate& c) {
@@ -186,8 +188,32 @@ void print_certificate(const pki::Certificate& c) {
             << "  key         " << c.public_key.description() << "\n"
             << "  signature   " << pki::signature_algorithm_name(c.signature_algorithm) << "\n"
             << "  SHA-256     " << fingerprint(c.fingerprint_sha256()) << "\n"
-            << ca_role(c);
+            << (ca_role(c).empty() ? "" : "  role        " + ca_role(c) + "\n");
   print_extensions(c.extensions, &c);
+}
+
+// show --json: the same facts as the text, with stable field names (README).
+nlohmann::ordered_json extensions_json(const std::vector<pki::Extension>& extensions, const pki::Certificate* cert) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const pki::Extension& e : extensions) {
+    out.push_back({{"name", pki::display_name(e.oid)}, {"oid", e.oid.to_string()}, {"critical", e.critical},
+                   {"value", describe_extension(e, cert)}});
+  }
+  return out;
+}
+
+nlohmann::ordered_json certificate_json(const pki::Certificate& c) {
+  return {{"type", "certificate"},
+          {"serial", c.serial.hex()},
+          {"subject", c.subject.to_string()},
+          {"issuer", c.issuer.to_string()},
+          {"not_before", pki::format_time_rfc3339(c.not_before)},
+          {"not_after", pki::format_time_rfc3339(c.not_after)},
+          {"key", c.public_key.description()},
+          {"signature", pki::signature_algorithm_name(c.signature_algorithm)},
+          {"sha256", to_hex(c.fingerprint_sha256())},
+          {"role", ca_role(c)},
+          {"extensions", extensions_json(c.extensions, &c)}};
 }
 
 void cmd_show(const po::variables_map& vm) {
@@ -203,8 +229,26 @@ void cmd_show(const po::variables_map& vm) {
       }
     }
   }
-  if (auto c = pki::parse_certificate(der)) return print_certificate(*c);
+  const bool json = vm.count("json") > 0;
+  const auto emit = [](const nlohmann::ordered_json& j) { std::cout << j.dump(2) << "\n"; };
+  if (auto c = pki::parse_certificate(der)) return json ? emit(certificate_json(*c)) : print_certificate(*c);
   if (auto l = pki::parse_crl(der)) {
+    if (json) {
+      nlohmann::ordered_json entries = nlohmann::ordered_json::array();
+      for (const pki::RevokedCertificate& r : l->entries) {
+        entries.push_back({{"serial", r.serial.hex()}, {"revoked_at", pki::format_time_rfc3339(r.revocation_date)},
+                           {"reason", r.reason ? nlohmann::ordered_json(std::string(pki::reason_name(*r.reason))) : nullptr}});
+      }
+      return emit({{"type", "crl"},
+                   {"issuer", l->issuer.to_string()},
+                   {"number", l->crl_number ? nlohmann::ordered_json(*l->crl_number) : nullptr},
+                   {"this_update", pki::format_time_rfc3339(l->this_update)},
+                   {"next_update", l->next_update ? nlohmann::ordered_json(pki::format_time_rfc3339(*l->next_update)) : nullptr},
+                   {"full", l->extension(pki::oid::kIssuingDistributionPoint) == nullptr},
+                   {"entry_count", l->entry_count},
+                   {"extensions", extensions_json(l->extensions, nullptr)},
+                   {"entries", entries}});
+    }
     std::cout << "CRL " << (l->crl_number ? std::to_string(*l->crl_number) : "?") << " by " << l->issuer.to_string() << "\n"
               << "  thisUpdate  " << pki::format_time(l->this_update) << "\n";
     if (l->next_update) std::cout << "  nextUpdate  " << pki::format_time(*l->next_update) << "\n";
@@ -218,6 +262,17 @@ void cmd_show(const po::variables_map& vm) {
                 << (r.reason ? " " + std::string(pki::reason_name(*r.reason)) : "") << "\n";
     }
     return;
+  }
+  if (auto sd = pki::parse_signed_data(der); sd && json) {
+    nlohmann::ordered_json certs = nlohmann::ordered_json::array(), signers = nlohmann::ordered_json::array();
+    for (const pki::Certificate& c : sd->certificates) certs.push_back(certificate_json(c));
+    for (const pki::CmsSignerInfo& si : sd->signers) {
+      signers.push_back({{"issuer", si.issuer.to_string()}, {"serial", si.serial.hex()},
+                         {"signature", pki::signature_algorithm_name(si.signature_algorithm)},
+                         {"signing_time", si.signing_time ? nlohmann::ordered_json(pki::format_time_rfc3339(*si.signing_time)) : nullptr},
+                         {"message_digest", to_hex(si.message_digest)}});
+    }
+    return emit({{"type", "cms-signed-data"}, {"certificates", certs}, {"signers", signers}});
   }
   if (auto sd = pki::parse_signed_data(der)) {
     // .p7c (certificates only) or .p7s (a detached signature, e.g. on fingerprints.txt)
@@ -241,6 +296,10 @@ void cmd_show(const po::variables_map& vm) {
     throw PolicyError("'" + path + "' is not a certificate, CRL, certification request or CMS SignedData hanko accepts: [" +
                       std::string(pki::error_id_name(r.error())) + "] " + r.message());
   }
+  if (json) {
+    return emit({{"type", "certification-request"}, {"subject", r->subject.to_string()}, {"key", r->public_key.description()},
+                 {"signature_verified", true}, {"extensions", extensions_json(r->requested_extensions, nullptr)}});
+  }
   std::cout << "Certification request\n  subject     " << r->subject.to_string() << "\n  key         "
             << r->public_key.description() << "\n  signature   verified (proof of possession)\n";
 }
@@ -263,8 +322,11 @@ std::vector<Command> tool_commands() {
              "passphrase-fd", po::value<int>(), "read the custodians' new passphrases from this descriptor, one a line");
        },
        cmd_token_init},
-      {"show", "print a certificate, CRL or request after strict parsing",
-       [](po::options_description& o) { o.add_options()("file", po::value<std::string>()->required(), "DER or PEM file"); },
+      {"show", "print a certificate, CRL, request or CMS bundle after strict parsing, every extension decoded",
+       [](po::options_description& o) {
+         o.add_options()("file", po::value<std::string>()->required(), "DER or PEM file (certificate, CRL, request, .p7c, .p7s)")(
+             "json", "print it as JSON (fields in the README)");
+       },
        cmd_show, "file"},
   };
 }

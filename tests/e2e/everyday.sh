@@ -182,6 +182,15 @@ done
 "$hanko" show repo/g1-CRL1.crl | grep -q "only end-entity certificates (a partition)" || fail "show of a partition"
 "$hanko" show repo/g2-NewWithOld.crt | grep -q "role        link certificate" || fail "show of a link certificate"
 "$hanko" show repo/ca-certs.p7c | grep -q "^CMS SignedData: [0-9]* certificates, 0 signers (a certificate bundle, .p7c)" || fail "show of ca-certs.p7c"
+"$hanko" show --json bob.der | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+assert j["type"] == "certificate" and j["role"] == "", j
+names = {e["name"]: e for e in j["extensions"]}
+assert names["keyUsage"]["critical"] and "nonRepudiation" in names["keyUsage"]["value"], names
+assert "date of birth" in names["subjectAltName"]["value"], names' || fail "show --json of a certificate"
+"$hanko" show --json repo/g1-full.crl | python3 -c 'import json,sys; j=json.load(sys.stdin); assert j["type"] == "crl" and j["full"] and j["number"] >= 1, j' \
+  || fail "show --json of a list"
 echo "ok  show: extensions, basic four, list scope, link role, .p7c"
 
 echo "-- ceremony --help and archive --help list their subcommands"
