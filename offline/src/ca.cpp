@@ -93,6 +93,17 @@ CaStore::ListCoverage coverage_of(const ScopeParts& parts, const CaConfig& confi
   return c;
 }
 
+// Does a list of this coverage carry `record`'s revocation? The same rule as the store's query.
+bool covers(const CaStore::ListCoverage& c, const CertificateRecord& record) {
+  if (c.generation && *c.generation != record.generation) return false;
+  switch (c.kind) {
+    case CaStore::ListKind::kFull: return true;
+    case CaStore::ListKind::kArl: return is_ca_kind(record.kind);
+    case CaStore::ListKind::kPartition: return !is_ca_kind(record.kind) && (!c.partition || *c.partition == record.partition);
+  }
+  return false;
+}
+
 // The CRL number sequence of a list. A list of every generation continues above the
 // per-generation sequences ("g*") of states made before such lists shared one: numbers may skip,
 // never fall.
@@ -538,14 +549,8 @@ std::vector<std::string> Ca::revoke(const Serial& serial, ReasonCode reason, Tim
 
 std::vector<std::string> Ca::scopes_covering(const CertificateRecord& record) {
   std::vector<std::string> out;
-  const bool own_address = lists_have_own_address(m_store.config());
-  const std::string list = is_ca_kind(record.kind) ? "arl" : record.partition;
   for (const std::string& scope : all_scopes()) {
-    const ScopeParts parts = parse_scope(scope);
-    const bool same_kind = parts.kind == (is_ca_kind(record.kind) ? CaStore::ListKind::kArl : CaStore::ListKind::kPartition);
-    const bool covers = parts.kind == CaStore::ListKind::kFull ||
-                        (same_kind && (!own_address || (parts.generation == record.generation && scope == scope_name(record.generation, list))));
-    if (covers) out.push_back(scope);
+    if (covers(coverage_of(parse_scope(scope), m_store.config()), record)) out.push_back(scope);
   }
   return out;
 }
@@ -671,10 +676,9 @@ std::vector<std::string> Ca::compromise(int generation, Time now) {
   std::set<std::string> scopes;
   for (const std::string& p : m_store.partitions(generation)) scopes.insert(scope_name(generation, p));
   scopes.insert(scope_name(generation, "arl"));
-  const bool own_address = lists_have_own_address(m_store.config());
   for (const std::string& scope : all_scopes()) {
-    const ScopeParts parts = parse_scope(scope);
-    if (parts.generation == generation || parts.kind == CaStore::ListKind::kFull || !own_address) scopes.insert(scope);
+    const CaStore::ListCoverage coverage = coverage_of(parse_scope(scope), m_store.config());
+    if (!coverage.generation || *coverage.generation == generation) scopes.insert(scope);
   }
   scopes.insert(scope_name(generation, "full"));
   return {scopes.begin(), scopes.end()};
@@ -747,7 +751,7 @@ std::vector<std::string> Ca::warnings(Time now) {
   } catch (const std::runtime_error& e) {
     out.push_back(e.what());
   }
-  for (const StoredCrl& crl : m_store.latest_crls(now)) {
+  for (const StoredCrl& crl : m_store.latest_crls(now, CaStore::ListContent::kWithoutDer)) {
     if (crl.this_update + std::chrono::hours(m_store.config().crl_interval_hours) <= now) {
       out.push_back("list " + crl.scope + " is due (issued " + format_time(crl.this_update) + ")");
     }

@@ -60,6 +60,7 @@ nlohmann::ordered_json status_object(CaStore& store, Ca& ca, pki::Time time) {
                            {"module", store.config().module},
                            {"identity", store.identity()},
                            {"database_encrypted", !store.config().database_key.empty()},
+                           {"database_key", store.config().database_key},
                            {"generations", nlohmann::ordered_json::array()},
                            {"lists", nlohmann::ordered_json::array()},
                            {"warnings", ca.warnings(time)}};
@@ -74,7 +75,7 @@ nlohmann::ordered_json status_object(CaStore& store, Ca& ca, pki::Time time) {
                                 {"revoked", store.count_certificates(g.number, true)},
                                 {"partitions", store.partitions(g.number).size()}});
   }
-  for (const StoredCrl& l : store.latest_crls(time)) {
+  for (const StoredCrl& l : store.latest_crls(time, CaStore::ListContent::kWithoutDer)) {
     j["lists"].push_back({{"scope", l.scope},
                           {"number", l.number},
                           {"this_update", pki::format_time_rfc3339(l.this_update)},
@@ -453,6 +454,39 @@ void cmd_terminate(const po::variables_map& vm) {
   checkpoint(o, keys);
 }
 
+// "2026-12-04T20:06:13Z" as the text output shows times: "2026-12-04 20:06:13 UTC".
+std::string readable_time(const std::string& rfc3339) {
+  if (rfc3339.size() != 20) return rfc3339;
+  return rfc3339.substr(0, 10) + " " + rfc3339.substr(11, 8) + " UTC";
+}
+
+// The text of 'status', from the same object --json prints; `signed_copy`: the public status read
+// without the PIN (public-status.json), whose facts date from when it was written.
+void print_status_text(const nlohmann::ordered_json& j, bool signed_copy) {
+  const std::string key = j.value("database_key", "");
+  std::cout << "CA state " << j.value("state", "?") << (j.value("terminated", false) ? " (TERMINATED)" : "") << "\n";
+  if (signed_copy) {
+    std::cout << "  public status signed by the audit key at " << readable_time(j.value("written_at", "?"))
+              << "\n  (the database is encrypted (R42) and stays closed without the PIN)\n";
+  }
+  std::cout << "  token " << j.value("token", "?") << " via " << j.value("module", "?") << "\n"
+            << "  identity " << j.value("identity", "?") << " (pin it with --expect-ca)\n"
+            << "  database "
+            << (key.empty() ? "not encrypted (R42 asks for encryption: restore a backup with --encrypt-database)"
+                            : "encrypted under token key '" + key + "' (R42)")
+            << "\n";
+  for (const auto& g : j["generations"]) {
+    std::cout << "  generation " << g.value("number", 0) << " [" << g.value("status", "?") << "] key '" << g.value("key_label", "?") << "' "
+              << g.value("key", "?") << ", valid to " << readable_time(g.value("not_after", "?")) << "\n    certificates "
+              << g.value("certificates", 0) << ", revoked " << g.value("revoked", 0) << ", partitions " << g.value("partitions", 0) << "\n";
+  }
+  for (const auto& l : j["lists"]) {
+    std::cout << "  list " << l.value("scope", "?") << " #" << l.value("number", 0) << " next due " << readable_time(l.value("next_due", "?"))
+              << ", expires " << readable_time(l.value("next_update", "?")) << "\n";
+  }
+  for (const auto& w : j["warnings"]) std::cout << "  WARNING: " << w.get<std::string>() << "\n";
+}
+
 // 'status' of an encrypted CA without the PIN: the signed public status, checked with the audit
 // key's public half (audit.spki, clear in the state folder).
 void print_public_status(const fs::path& dir, bool json) {
@@ -472,20 +506,7 @@ void print_public_status(const fs::path& dir, bool json) {
     std::cout << text;
     return;
   }
-  const auto j = nlohmann::json::parse(text);
-  std::cout << "CA state " << dir.string() << (j.value("terminated", false) ? " (TERMINATED)" : "") << " — public status signed by the audit key at "
-            << j.value("written_at", "?") << "\n  (the database is encrypted (R42) and stays closed without the PIN)\n"
-            << "  identity " << j.value("identity", "?") << "\n";
-  for (const auto& g : j["generations"]) {
-    std::cout << "  generation " << g.value("number", 0) << " [" << g.value("status", "?") << "] key '" << g.value("key_label", "?") << "' "
-              << g.value("key", "?") << ", valid to " << g.value("not_after", "?") << "\n    certificates " << g.value("certificates", 0)
-              << ", revoked " << g.value("revoked", 0) << "\n";
-  }
-  for (const auto& l : j["lists"]) {
-    std::cout << "  list " << l.value("scope", "?") << " #" << l.value("number", 0) << " next due " << l.value("next_due", "?") << ", expires "
-              << l.value("next_update", "?") << "\n";
-  }
-  for (const auto& w : j["warnings"]) std::cout << "  WARNING (at " << j.value("written_at", "?") << "): " << w.get<std::string>() << "\n";
+  print_status_text(nlohmann::ordered_json::parse(text), true);
 }
 
 void cmd_status(const po::variables_map& vm) {
@@ -502,23 +523,7 @@ void cmd_status(const po::variables_map& vm) {
     std::cout << status_object(store, ca, time).dump(2) << "\n";
     return;
   }
-  std::cout << "CA state " << store.dir().string() << (store.terminated() ? " (TERMINATED)" : "") << "\n"
-            << "  token " << store.config().token << " via " << store.config().module << "\n"
-            << "  identity " << store.identity() << " (pin it with --expect-ca)\n"
-            << "  database " << (store.config().database_key.empty() ? "not encrypted (R42 asks for encryption: restore a backup with --encrypt-database)" : "encrypted under token key '" + store.config().database_key + "' (R42)") << "\n";
-  for (const KeyGeneration& g : store.generations()) {
-    const pki::Certificate c = pki::parse_certificate(g.certificate).value();
-    std::cout << "  generation " << g.number << " [" << generation_status_name(g.status) << "] key '" << g.key_label
-              << "' " << c.public_key.description() << ", valid to " << pki::format_time(c.not_after) << "\n"
-              << "    certificates " << store.count_certificates(g.number) << ", revoked "
-              << store.count_certificates(g.number, true) << ", partitions " << store.partitions(g.number).size() << "\n";
-  }
-  for (const StoredCrl& l : store.latest_crls(time)) {
-    std::cout << "  list " << l.scope << " #" << l.number << " next due "
-              << pki::format_time(l.this_update + std::chrono::hours(store.config().crl_interval_hours))
-              << ", expires " << pki::format_time(l.next_update) << "\n";
-  }
-  for (const std::string& w : ca.warnings(time)) std::cout << "  WARNING: " << w << "\n";
+  print_status_text(status_object(store, ca, time), false);
 }
 
 // The transport key (R4: not the CA key) as a signer, for result bundles and the fingerprints page.
@@ -987,7 +992,7 @@ std::vector<Command> ca_commands() {
          add_approval_options(o);
          o.add_options()("generation", po::value<int>()->required(), "key generation")(
              "confirm", po::value<std::string>(), "must be the word 'compromise'")(
-             "dry-run", "print what would be revoked and signed, and stop (needs no token)")(
+             "dry-run", "print what would be revoked and signed, and stop (signs nothing)")(
              "out-dir", po::value<std::string>()->required(), "folder for the final lists");
        },
        cmd_compromise},

@@ -516,6 +516,7 @@ std::vector<CertificateRecord> CaStore::certificates_of_profile(const std::strin
 
 void CaStore::for_each_certificate(const CertificateFilter& f, const std::function<void(const CertificateRecord&)>& fn) {
   std::string sql = std::string("SELECT ") + kCertificateColumns + " FROM certificates WHERE 1";
+  if (f.serial) sql += " AND serial = ?8";
   if (f.subject_contains) sql += " AND instr(subject, ?1) > 0";
   if (f.profile) sql += " AND profile = ?2";
   if (f.generation) sql += " AND generation = ?3";
@@ -530,6 +531,7 @@ void CaStore::for_each_certificate(const CertificateFilter& f, const std::functi
   }
   sql += " ORDER BY not_before, serial";
   sql::Statement s = m_db->prepare(sql.c_str());
+  if (f.serial) s.bind(8, f.serial->magnitude());
   if (f.subject_contains) s.bind(1, *f.subject_contains);
   if (f.profile) s.bind(2, *f.profile);
   if (f.generation) s.bind(3, *f.generation);
@@ -616,10 +618,14 @@ std::uint64_t CaStore::reserve_crl_number(const std::string& scope, const std::s
   sql::Transaction txn(*m_db);
   // A new sequence that takes over from older ones starts above all of them: numbers of one scope
   // only rise (RFC 5280 5.2.3).
-  m_db->prepare("INSERT OR IGNORE INTO crl_numbers VALUES (?1, (SELECT COALESCE(MAX(last), 0) FROM crl_numbers WHERE scope GLOB ?2))")
-      .bind(1, scope)
-      .bind(2, continue_from.empty() ? std::string("\x01") : continue_from)
-      .run();
+  if (continue_from.empty()) {
+    m_db->prepare("INSERT OR IGNORE INTO crl_numbers VALUES (?1, 0)").bind(1, scope).run();
+  } else {
+    m_db->prepare("INSERT OR IGNORE INTO crl_numbers VALUES (?1, (SELECT COALESCE(MAX(last), 0) FROM crl_numbers WHERE scope GLOB ?2))")
+        .bind(1, scope)
+        .bind(2, continue_from)
+        .run();
+  }
   m_db->prepare("UPDATE crl_numbers SET last = last + 1 WHERE scope = ?1").bind(1, scope).run();
   sql::Statement s = m_db->prepare("SELECT last FROM crl_numbers WHERE scope = ?1");
   s.bind(1, scope);
@@ -647,11 +653,12 @@ std::optional<StoredCrl> CaStore::latest_crl(const std::string& scope) {
   return StoredCrl{s.text(0), static_cast<std::uint64_t>(s.integer(1)), from_seconds(s.integer(2)), from_seconds(s.integer(3)), s.blob(4)};
 }
 
-std::vector<StoredCrl> CaStore::latest_crls(pki::Time at) {
-  sql::Statement s = m_db->prepare(
-      "SELECT c.scope, c.number, c.this_update, c.next_update, c.der FROM crls c "
-      "JOIN (SELECT scope, MAX(number) AS number FROM crls WHERE this_update <= ?1 GROUP BY scope) m "
-      "ON c.scope = m.scope AND c.number = m.number ORDER BY c.scope");
+std::vector<StoredCrl> CaStore::latest_crls(pki::Time at, ListContent content) {
+  const std::string sql = std::string("SELECT c.scope, c.number, c.this_update, c.next_update, ") +
+                          (content == ListContent::kWithDer ? "c.der" : "x''") +
+                          " FROM crls c JOIN (SELECT scope, MAX(number) AS number FROM crls WHERE this_update <= ?1 GROUP BY scope) m "
+                          "ON c.scope = m.scope AND c.number = m.number ORDER BY c.scope";
+  sql::Statement s = m_db->prepare(sql.c_str());
   s.bind(1, seconds(at));
   std::vector<StoredCrl> out;
   while (s.step()) {

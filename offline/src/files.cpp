@@ -121,8 +121,7 @@ void check_can_create(const std::filesystem::path& path) {
     throw FileError("'" + path.string() + "' already exists; nothing was signed: choose another name or move it away");
   }
   const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-  const std::string probe = (dir / ".hanko-probe-XXXXXX").string();
-  std::string name = probe;
+  std::string name = (dir / ".hanko-probe-XXXXXX").string();
   const int fd = ::mkstemp(name.data());
   if (fd < 0) {
     throw FileError("cannot create '" + path.string() + "': " + errno_text() + "; nothing was signed");

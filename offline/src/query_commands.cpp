@@ -42,6 +42,7 @@ constexpr const char* kListDetails =
 Filter filter_from(const po::variables_map& vm, pki::Time now) {
   Filter f;
   f.at = now;
+  if (vm.count("serial")) f.serial = pki::Serial::from_hex(vm["serial"].as<std::string>());
   if (vm.count("subject")) f.subject_contains = vm["subject"].as<std::string>();
   if (vm.count("profile")) f.profile = vm["profile"].as<std::string>();
   if (vm.count("generation")) f.generation = vm["generation"].as<int>();
@@ -105,18 +106,8 @@ void run_query(const po::variables_map& vm, bool need_filter) {
     if (json) std::cout << to_json(r, t).dump() << "\n";
     else print_line(r, t);
   };
-  if (vm.count("serial")) {
-    const auto record = store.find(pki::Serial::from_hex(vm["serial"].as<std::string>()));
-    const Filter f = filter_from(vm, t);
-    // The other filters still apply, so "--serial S --status valid" answers whether S is valid.
-    if (record) {
-      store.for_each_certificate(f, [&](const CertificateRecord& r) {
-        if (r.serial == record->serial) show(r);
-      });
-    }
-  } else {
-    store.for_each_certificate(filter_from(vm, t), show);
-  }
+  // The filters combine, so "--serial S --status valid" answers whether S is valid.
+  store.for_each_certificate(filter_from(vm, t), show);
   if (!json) std::cerr << count << (count == 1 ? " certificate\n" : " certificates\n");
 }
 

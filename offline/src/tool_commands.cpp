@@ -101,7 +101,7 @@ std::string describe_names(const pki::GeneralNames& names) {
 
 // One line per extension we write (and the common others), decoded strictly; a value that does
 // not decode is shown as such rather than hidden.
-std::string describe_extension(const pki::Extension& e, const pki::Certificate* cert) {
+std::string describe_extension(const pki::Extension& e) {
   using namespace pki;
   const Oid& o = e.oid;
   try {
@@ -158,13 +158,12 @@ std::string describe_extension(const pki::Extension& e, const pki::Certificate* 
   } catch (const std::exception& ex) {
     return std::string("(does not decode: ") + ex.what() + ")";
   }
-  (void)cert;
   return "(" + std::to_string(e.value.size()) + " bytes, not decoded)";
 }
 
-void print_extensions(const std::vector<pki::Extension>& extensions, const pki::Certificate* cert) {
+void print_extensions(const std::vector<pki::Extension>& extensions) {
   for (const pki::Extension& e : extensions) {
-    std::cout << "  " << pki::display_name(e.oid) << (e.critical ? " (critical)" : "") << ": " << describe_extension(e, cert) << "\n";
+    std::cout << "  " << pki::display_name(e.oid) << (e.critical ? " (critical)" : "") << ": " << describe_extension(e) << "\n";
   }
 }
 
@@ -189,15 +188,15 @@ void print_certificate(const pki::Certificate& c) {
             << "  signature   " << pki::signature_algorithm_name(c.signature_algorithm) << "\n"
             << "  SHA-256     " << fingerprint(c.fingerprint_sha256()) << "\n"
             << (ca_role(c).empty() ? "" : "  role        " + ca_role(c) + "\n");
-  print_extensions(c.extensions, &c);
+  print_extensions(c.extensions);
 }
 
 // show --json: the same facts as the text, with stable field names (README).
-nlohmann::ordered_json extensions_json(const std::vector<pki::Extension>& extensions, const pki::Certificate* cert) {
+nlohmann::ordered_json extensions_json(const std::vector<pki::Extension>& extensions) {
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   for (const pki::Extension& e : extensions) {
     out.push_back({{"name", pki::display_name(e.oid)}, {"oid", e.oid.to_string()}, {"critical", e.critical},
-                   {"value", describe_extension(e, cert)}});
+                   {"value", describe_extension(e)}});
   }
   return out;
 }
@@ -213,7 +212,7 @@ nlohmann::ordered_json certificate_json(const pki::Certificate& c) {
           {"signature", pki::signature_algorithm_name(c.signature_algorithm)},
           {"sha256", to_hex(c.fingerprint_sha256())},
           {"role", ca_role(c)},
-          {"extensions", extensions_json(c.extensions, &c)}};
+          {"extensions", extensions_json(c.extensions)}};
 }
 
 void cmd_show(const po::variables_map& vm) {
@@ -246,7 +245,7 @@ void cmd_show(const po::variables_map& vm) {
                    {"next_update", l->next_update ? nlohmann::ordered_json(pki::format_time_rfc3339(*l->next_update)) : nullptr},
                    {"full", l->extension(pki::oid::kIssuingDistributionPoint) == nullptr},
                    {"entry_count", l->entry_count},
-                   {"extensions", extensions_json(l->extensions, nullptr)},
+                   {"extensions", extensions_json(l->extensions)},
                    {"entries", entries}});
     }
     std::cout << "CRL " << (l->crl_number ? std::to_string(*l->crl_number) : "?") << " by " << l->issuer.to_string() << "\n"
@@ -256,7 +255,7 @@ void cmd_show(const po::variables_map& vm) {
               << (l->extension(pki::oid::kIssuingDistributionPoint) ? "its issuingDistributionPoint (below)"
                                                                     : "no issuingDistributionPoint: complete for every certificate of the name (a fullCRL)")
               << "\n  entries     " << l->entry_count << "\n";
-    print_extensions(l->extensions, nullptr);
+    print_extensions(l->extensions);
     for (const pki::RevokedCertificate& r : l->entries) {
       std::cout << "  revoked     " << r.serial.hex() << " " << pki::format_time(r.revocation_date)
                 << (r.reason ? " " + std::string(pki::reason_name(*r.reason)) : "") << "\n";
@@ -298,7 +297,7 @@ void cmd_show(const po::variables_map& vm) {
   }
   if (json) {
     return emit({{"type", "certification-request"}, {"subject", r->subject.to_string()}, {"key", r->public_key.description()},
-                 {"signature_verified", true}, {"extensions", extensions_json(r->requested_extensions, nullptr)}});
+                 {"signature_verified", true}, {"extensions", extensions_json(r->requested_extensions)}});
   }
   std::cout << "Certification request\n  subject     " << r->subject.to_string() << "\n  key         "
             << r->public_key.description() << "\n  signature   verified (proof of possession)\n";

@@ -3,11 +3,10 @@
 # for every program and command, completion of commands and options; --help and --version on
 # every program.
 set -euo pipefail
-build=$(realpath "$1")
 root=$(cd "$(dirname "$0")/../.." && pwd)
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=tests/e2e/lib.sh
+source "$root/tests/e2e/lib.sh" "$(realpath "$1")"
+out=$work
 "$root/scripts/make-docs" "$build" "$out" > "$out/log" 2>&1 || fail "make-docs: $(cat "$out/log")"
 for page in hanko-offline hanko-offline-issue hanko-offline-ceremony-run hanko-offline-list hanko-relay hanko-relay-retry hanko-ra-items; do
   [ -s "$out/man/man1/$page.1" ] && grep -q '^\.TH' "$out/man/man1/$page.1" || fail "no man page $page"

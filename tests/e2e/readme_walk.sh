@@ -3,15 +3,15 @@
 # drift), with the build's programs on PATH, in an empty folder; then every artefact is checked
 # by OpenSSL as a relying party would at the time of publication.
 set -euo pipefail
-build=$(realpath "$1")
 root=$(cd "$(dirname "$0")/../.." && pwd)
-work=$(mktemp -d)
-trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-sed -n '/<!-- readme-walk begin -->/,/<!-- readme-walk end -->/p' "$root/README.md" | sed '1,2d;$d' | sed '$d' > "$work/walk.sh"
-[ "$(wc -l < "$work/walk.sh")" -gt 10 ] || fail "no readme-walk block in README.md"
-grep -q '^```' "$work/walk.sh" && fail "the block was not cut out cleanly: $(cat "$work/walk.sh")"
-cd "$work"
+# shellcheck source=tests/e2e/lib.sh
+source "$root/tests/e2e/lib.sh" "$(realpath "$1")"
+# The block makes its own token folder: it runs in an empty folder of its own, as a reader would.
+mkdir walk
+sed -n '/<!-- readme-walk begin -->/,/<!-- readme-walk end -->/p' "$root/README.md" | sed '1,2d;$d' | sed '$d' > walk/walk.sh
+[ "$(wc -l < walk/walk.sh)" -gt 10 ] || fail "no readme-walk block in README.md"
+grep -q '^```' walk/walk.sh && fail "the block was not cut out cleanly: $(cat walk/walk.sh)"
+cd walk
 PATH=$build/offline:$build/relay:$PATH bash -euo pipefail walk.sh > walk.out 2>&1 || { cat walk.out; fail "the README's block fails as written"; }
 
 # Published before the revocation: the certificate verified (the block's own openssl verify).

@@ -153,6 +153,7 @@ class CaStore {
   std::vector<CertificateRecord> certificates_of_profile(const std::string& profile);
   // What 'list' and 'find' select; every field given must match.
   struct CertificateFilter {
+    std::optional<pki::Serial> serial;
     std::optional<std::string> subject_contains;  // case-sensitive substring of the display form
     std::optional<std::string> profile;
     std::optional<int> generation;
@@ -192,7 +193,9 @@ class CaStore {
   void store_crl(const StoredCrl& crl);
   std::optional<StoredCrl> latest_crl(const std::string& scope);
   // The newest list of each scope whose thisUpdate has come by `at` (pre-signed lists wait).
-  std::vector<StoredCrl> latest_crls(pki::Time at);
+  // kWithoutDer leaves `der` empty: status and warnings need no megabytes of fullCRL.
+  enum class ListContent { kWithDer, kWithoutDer };
+  std::vector<StoredCrl> latest_crls(pki::Time at, ListContent content = ListContent::kWithDer);
 
   // The next sequence number of outgoing result bundles, taken and committed at once.
   std::uint64_t next_result_sequence();
