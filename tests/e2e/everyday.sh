@@ -155,14 +155,11 @@ grep -qE "would revoke [0-9]+ valid certificates of generation 1" dry.txt || fai
 echo "ok  compromise refuses without --confirm; --dry-run shows what it would revoke"
 
 echo "-- a new PIN typed on a terminal is asked twice"
-if command -v script > /dev/null; then
-  ( for line in SoPin-9876A SoPin-9876A User-Pin-1234a User-Pin-1234b User-Pin-1234a User-Pin-1234a; do sleep 0.3; echo "$line"; done; sleep 1 ) |
-    timeout 30 script -qec "$hanko token-init --label twice" /dev/null > tty.txt 2>&1 || fail "token-init on a terminal: $(cat tty.txt)"
-  grep -q "The two entries differ" tty.txt && grep -q "token 'twice' initialised" tty.txt || fail "PIN not asked twice: $(cat tty.txt)"
-  echo "ok  new PINs are asked twice on a terminal; a mismatch asks again"
-else
-  echo "skip: no 'script' (util-linux) for a terminal"
-fi
+# script(1) is util-linux (Debian's essential bsdutils): the terminal the prompts need.
+( for line in SoPin-9876A SoPin-9876A User-Pin-1234a User-Pin-1234b User-Pin-1234a User-Pin-1234a; do sleep 0.3; echo "$line"; done; sleep 1 ) |
+  timeout 30 script -qec "$hanko token-init --label twice" /dev/null > tty.txt 2>&1 || fail "token-init on a terminal: $(cat tty.txt)"
+grep -q "The two entries differ" tty.txt && grep -q "token 'twice' initialised" tty.txt || fail "PIN not asked twice: $(cat tty.txt)"
+echo "ok  new PINs are asked twice on a terminal; a mismatch asks again"
 
 echo "-- profiles: every extension, from the clear configuration (no token, no PIN)"
 "$hanko" profiles --state ca > profiles.txt < /dev/null || fail "profiles without a PIN"
