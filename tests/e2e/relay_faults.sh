@@ -402,9 +402,10 @@ pass "a generation whose link certificate no known generation signed is refused:
 # supersedes the rest. The relay's clock is moved with libfaketime (Debian's faketime).
 # Under AddressSanitizer the ASan runtime must come first among the preloads; libfaketime is a
 # second one, which ASan accepts once told not to check the order.
+faketime_lib=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
 faked() {
   FAKETIME=$1 FAKETIME_DONT_FAKE_MONOTONIC=1 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
-    LD_PRELOAD=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 "${@:2}"
+    LD_PRELOAD=$faketime_lib "${@:2}"
 }
 number_of() { openssl crl -inform DER -noout -crlnumber | cut -d= -f2 | sed "s/^0x//"; }
 # The number HTTP serves for g2-full, in decimal; -1 while nothing can be fetched (the relay restarting).
@@ -428,7 +429,10 @@ for _ in $(seq 50); do [ "$(served)" = "$now_n" ] && break; sleep 0.1; done
 [ "$(served)" = "$now_n" ] || fail "HTTP serves g2-full $(served), not today's $now_n"
 pass "scheduled: today's g2-full number $now_n served, the lists of the next 2 days wait"
 stop_relay
-faked +25h env SOFTHSM2_CONF="$rd/softhsm2.conf" "$relay" serve --config "$conf" >> "$rd/relay.log" 2>&1 &
+# Not 'faked ... &': that backgrounds a subshell running the function, and $! would be the
+# subshell's pid, so stop_relay killed the subshell and left the relay serving after the test.
+FAKETIME=+25h FAKETIME_DONT_FAKE_MONOTONIC=1 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+  LD_PRELOAD=$faketime_lib SOFTHSM2_CONF=$rd/softhsm2.conf "$relay" serve --config "$conf" >> "$rd/relay.log" 2>&1 &
 relay_pid=$!
 day1=$((now_n + 1))
 for _ in $(seq 300); do [ "$(served)" = "$day1" ] && break; sleep 0.1; done
