@@ -55,7 +55,8 @@ class Relay {
 
   // One-shot steps (each opens nothing new; they use the worker's connection).
   std::optional<std::string> cut_batch(bool force);  // returns the bundle file name
-  int import_inbox();                                 // number of bundles taken in
+  // Number of bundles taken in; with wait_for_fresh, waits for files still being copied in.
+  int import_inbox(bool wait_for_fresh = false);
   int release_due();                                  // lists released now
   int publish_pending();                              // publications done now
   void watch();                                       // self-fetch and alarms

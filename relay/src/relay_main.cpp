@@ -187,7 +187,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (command == "import") {
-      std::cout << r.import_inbox() << " result bundles imported\n";
+      std::cout << r.import_inbox(true) << " result bundles imported\n";
       return 0;
     }
     if (command == "retry") {

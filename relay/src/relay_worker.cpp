@@ -31,6 +31,9 @@ namespace hanko::relay {
 namespace fs = std::filesystem;
 namespace tr = hanko::transfer;
 
+// How long a bundle in the inbox must have been left unchanged before it is read (see import_inbox).
+constexpr auto kInboxSettle = std::chrono::seconds(2);
+
 namespace {
 
 constexpr const char* kRequestBatchType = "application/x-hanko-request-batch";
@@ -236,12 +239,27 @@ void Relay::learn_generations(const tr::Bundle& b) {
   }
 }
 
-int Relay::import_inbox() {
+int Relay::import_inbox(bool wait_for_fresh) {
   Store& store = *m_worker_store;
   tr::SequenceLedger ledger(m_config.state_dir / "ledger");
   std::vector<fs::path> files;
+  bool fresh = false;
   for (const auto& e : fs::directory_iterator(m_config.inbox)) {
-    if (e.is_regular_file() && e.path().extension() == tr::kBundleExtension) files.push_back(e.path());
+    if (!e.is_regular_file() || e.path().extension() != tr::kBundleExtension) continue;
+    // An operator copies a bundle in with cp or a file manager: a file written to less than
+    // kInboxSettle ago may still be arriving, and read now it would be refused as truncated.
+    // The server takes it on a later round; 'hanko-relay import' waits for it.
+    std::error_code ec;
+    const auto written = e.last_write_time(ec);
+    if (!ec && fs::file_time_type::clock::now() - written < kInboxSettle) {
+      fresh = true;
+      continue;
+    }
+    files.push_back(e.path());
+  }
+  if (fresh && wait_for_fresh) {
+    std::this_thread::sleep_for(kInboxSettle);
+    return import_inbox(false);
   }
   std::sort(files.begin(), files.end());
   int imported = 0;

@@ -23,8 +23,8 @@ echo "ok  $(cat verify.txt)"
 for type in ca.create key.generate certificate.issue certificate.revoke list.sign command.revoke audit.verify; do
   grep -qP "\t$type\t" export/audit.tsv || fail "no $type event in the log"
 done
-grep -P "\tcertificate.issue\t" export/audit.tsv | grep -q "Tanaka" || fail "the actor is not recorded"
-grep -P "\tcommand.revoke\trefused\t" export/audit.tsv | grep -q "already revoked" || fail "the refusal is not recorded"
+grep -P "\tcertificate.issue\t" export/audit.tsv | grep "Tanaka" >/dev/null || fail "the actor is not recorded"
+grep -P "\tcommand.revoke\trefused\t" export/audit.tsv | grep "already revoked" >/dev/null || fail "the refusal is not recorded"
 echo "ok  issuance, revocation, lists, key generation, a refusal and the verification itself are all in the log"
 last_checkpoint=$(ls export/checkpoints/*.der | sort -V | tail -1)
 

@@ -127,7 +127,7 @@ echo "ok  the current key is not destroyed: $(tail -1 err.txt)"
 "$hanko" backup --state restored --to media2 "${cpin[@]}" 3<c2 > /dev/null
 set2=$(ls -d media2/hanko-backup-*)
 "$hanko" destroy-key --state restored --generation 1 --confirm destroy --notice-to media2 "${cpin[@]}" 3<c2 > destroy.txt 2>/dev/null
-"$hanko" status --state restored | grep -q "generation 1 \[destroyed\]" || fail "generation 1 not marked destroyed"
+"$hanko" status --state restored | grep "generation 1 \[destroyed\]" >/dev/null || fail "generation 1 not marked destroyed"
 echo "ok  destroy-key: $(head -1 destroy.txt)"
 "$hanko" crl --state restored --out-dir lists2 "${cpin[@]}" 3<c2 > /dev/null 2>&1 || fail "lists after destruction"
 [ ! -e lists2/g1-full.crl ] || fail "the destroyed key signed a list"
@@ -135,7 +135,7 @@ echo "ok  destroy-key: $(head -1 destroy.txt)"
 "$hanko" restore --backup "$set2" --state r2 --token center2 --pin-fd 3 "${bq[@]}" --backup-passphrase-fd 4 3< <(echo User-Pin-9Z) 4<../b3 \
   > r2.txt 2>/dev/null
 grep -q "1 destroyed key(s) refused" r2.txt || fail "destroyed key restored: $(cat r2.txt)"
-"$hanko" status --state r2 | grep -q "generation 1 \[destroyed\]" || fail "restored state forgets the destruction"
+"$hanko" status --state r2 | grep "generation 1 \[destroyed\]" >/dev/null || fail "restored state forgets the destruction"
 echo "ok  a set taken before the destruction brings back every key but the destroyed one: $(cat r2.txt)"
 mkdir old && cp -r "$set" old/ && cp media2/*.destroyed old/
 "$hanko" token-init --label center3 --so-pin-fd 3 --pin-fd 3 3< <(echo SoPin-1234A; echo User-Pin-9Z) > /dev/null

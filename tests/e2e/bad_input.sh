@@ -204,7 +204,9 @@ for k in relay rogue; do
     --part "request-batch.der=application/vnd.hanko.request-batch:$work/inner.der" --out "$work/$k.hkb" --pin-fd 3 3<"$work/pin" > /dev/null
 done
 cp "$work/relay.hkb" "$work/flipped.hkb"
-printf '\x55' | dd of="$work/flipped.hkb" bs=1 seek=200 conv=notrunc 2>/dev/null
+# The byte's complement: a fixed value would leave it unchanged when it was already there.
+python3 -c 'import sys
+with open(sys.argv[1], "r+b") as f: f.seek(200); b = f.read(1); f.seek(200); f.write(bytes([b[0] ^ 0xFF]))' "$work/flipped.hkb"
 before=$(snapshot)
 expect_refusal "bundle with a flipped byte" "neither a request bundle" "$hanko" batch --state "$work/ca" --in "$work/flipped.hkb" \
   --trust "$work/relay.spki" --out "$work/r.der" --yes --pin-fd 3 3<"$work/pin"

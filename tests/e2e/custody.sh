@@ -37,12 +37,12 @@ refuse "a share from another CA" "belongs to another set" shares/Alice.share sha
 printf 'Alice-pass1\nCarol-WRONG3\nEvely-pass5\n' > pw; PASS=pw
 refuse "a wrong passphrase" "does not open their share" shares/Alice.share shares/Carol.share shares/Eve.share
 cp shares/Carol.share flipped.share
-printf '\x01' | dd of=flipped.share bs=1 seek=$(( $(stat -c %s flipped.share) - 5 )) conv=notrunc 2>/dev/null
+flip_byte flipped.share $(( $(stat -c %s flipped.share) - 5 ))
 PASS=p3
 refuse "a share with one flipped byte" "damaged" shares/Alice.share flipped.share shares/Eve.share
 head -c 40 shares/Carol.share > truncated.share
 refuse "a truncated share" "not a share file" shares/Alice.share truncated.share shares/Eve.share
-grep -c "command.crl" <("$hanko" audit-export --state ca --out-dir audit > /dev/null && cat audit/audit.tsv) | grep -q 6 \
+grep -c "command.crl" <("$hanko" audit-export --state ca --out-dir audit > /dev/null && cat audit/audit.tsv) | grep 6 >/dev/null \
   || fail "the refusals are not all in the audit log"
 echo "ok  each refusal is in the audit log"
 

@@ -19,11 +19,11 @@ complete_at() {  # PROGRAM WORD... : completions of the last word
     "$out/bash-completion/completions/$program" "$program" "$@"
 }
 [ "$(complete_at hanko-offline iss)" = issue ] || fail "completion of 'iss': $(complete_at hanko-offline iss)"
-complete_at hanko-offline issue --jpki-b | grep -q -- --jpki-birth || fail "completion of issue options"
-complete_at hanko-offline ceremony run --pl | grep -q -- --plan || fail "completion of ceremony run options"
-complete_at hanko-relay ret | grep -q retry || fail "completion of hanko-relay commands"
+complete_at hanko-offline issue --jpki-b | grep -- --jpki-birth >/dev/null || fail "completion of issue options"
+complete_at hanko-offline ceremony run --pl | grep -- --plan >/dev/null || fail "completion of ceremony run options"
+complete_at hanko-relay ret | grep retry >/dev/null || fail "completion of hanko-relay commands"
 for program in "$build/offline/hanko-offline" "$build/relay/hanko-relay" "$build/relay/hanko-ra"; do
   "$program" --help > "$out/help.txt" || fail "$program --help exits non-zero"
-  "$program" --version | grep -qE '^hanko-[a-z]+ [0-9]+\.[0-9]+' || fail "$program --version"
+  "$program" --version | grep -E '^hanko-[a-z]+ [0-9]+\.[0-9]+' >/dev/null || fail "$program --version"
 done
 echo "ok  $(ls "$out/man/man1" | wc -l) man pages; bash completion of commands and options; --help and --version everywhere"

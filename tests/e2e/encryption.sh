@@ -83,7 +83,7 @@ echo "ok  a token without the database key: $(cat err.txt)"
 # One changed byte in the middle of the file: refused, nothing else touched.
 cp -r ca damaged
 size=$(stat -c %s damaged/ca.db)
-printf '\x5a' | dd of=damaged/ca.db bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+flip_byte damaged/ca.db $((size / 2))
 if "$hanko" crl --state damaged --out-dir dlists --pin-fd 3 3<pin > /dev/null 2> err.txt; then fail "damaged database accepted"; fi
 grep -q "damaged\|cannot be decrypted" err.txt || fail "damaged: $(cat err.txt)"
 [ ! -e dlists ] || fail "damaged: lists written"
@@ -107,7 +107,7 @@ token center
 "$hanko" restore --backup "$set" --state restored --token center --pin-fd 3 "${bq[@]}" 3<pin 4<b2 > restore.txt 2>/dev/null
 no_record_in_clear "the restored database" restored/ca.db
 cmp -s "$set/ca.db" restored/ca.db && fail "the restored database is still under the backup's key"
-"$hanko" status --state restored --pin-fd 3 3<pin | grep -q "database encrypted under token key 'root-database'" || fail "restored status"
+"$hanko" status --state restored --pin-fd 3 3<pin | grep "database encrypted under token key 'root-database'" >/dev/null || fail "restored status"
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null -subj "/C=JP/CN=after" -out b.csr 2>/dev/null
 "$hanko" issue --state restored --csr b.csr --profile ocsp-responder --out b.der --pin-fd 3 3<pin > /dev/null
 openssl x509 -inform DER -in b.der -out b.pem
@@ -122,5 +122,5 @@ token center2
 "$hanko" restore --backup "$(ls -d plain-media/hanko-backup-*)" --state plain-restored --token center2 --encrypt-database --pin-fd 3 \
   --backup-share plain-shares/Frank.share --backup-share plain-shares/Heidi.share --backup-passphrase-fd 4 3<pin 4<b2 > /dev/null 2>&1
 no_record_in_clear "the plain CA restored with --encrypt-database" plain-restored/ca.db
-"$hanko" status --state plain-restored --pin-fd 3 3<pin | grep -q "certificates 2," || fail "plain restored: status"
+"$hanko" status --state plain-restored --pin-fd 3 3<pin | grep "certificates 2," >/dev/null || fail "plain restored: status"
 echo "ok  a plain CA restored with --encrypt-database is encrypted and complete"

@@ -42,8 +42,8 @@ done
 pass "fingerprints page signed: openssl cms -verify, certtool --p7-verify and NSS cmsutil accept both pages"
 signer=$(openssl pkcs7 -inform DER -in repo/fingerprints.txt.p7s -print_certs | grep -m1 'subject=.*Repository Signer')
 openssl pkcs7 -inform DER -in repo/fingerprints.txt.p7s -print_certs -out signer-chain.pem
-openssl x509 -in signer-chain.pem -noout -ext keyUsage | grep -q "Digital Signature" || fail "repository signer lacks digitalSignature"
-openssl x509 -in signer-chain.pem -noout -ext keyUsage | grep -qi "Certificate Sign" && fail "repository signer may sign certificates"
+openssl x509 -in signer-chain.pem -noout -ext keyUsage | grep "Digital Signature" >/dev/null || fail "repository signer lacks digitalSignature"
+openssl x509 -in signer-chain.pem -noout -ext keyUsage | grep -i "Certificate Sign" >/dev/null && fail "repository signer may sign certificates"
 n=$(openssl pkcs7 -inform DER -in repo/ca-certs.p7c -print_certs | grep -c '^subject=')
 [ "$n" = 1 ] || fail "ca-certs.p7c holds $n certificates, 1 expected"
 certtool --p7-info --inder --infile repo/ca-certs.p7c > p7c.txt 2>&1 || fail "certtool cannot read ca-certs.p7c: $(cat p7c.txt)"
