@@ -18,10 +18,10 @@
 #include <string>
 #include <thread>
 
+#include "hanko/hsm/pki_signer.h"
 #include "hanko/hsm/testing/softhsm_sandbox.h"
 #include "hanko/offline/ca.h"
 #include "hanko/offline/database_key.h"
-#include "hanko/offline/hsm_signer.h"
 
 using namespace hanko;
 using Clock = std::chrono::steady_clock;
@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
     hsm::Session session(module, slot, true);
     session.login_user(pin);
     const hsm::KeyPair key = session.generate_key_pair(hsm::KeyType::Rsa2048, "ca");
-    offline::HsmSigner signer(session, key, pki::SignatureAlgorithm::kRsaPkcs1Sha256);
+    hsm::PkiSigner signer(session, key, pki::SignatureAlgorithm::kRsaPkcs1Sha256);
     CryptoPP::AutoSeededRandomPool rng;
     const pki::Time now = pki::parse_time_text("2026-11-22T00:00:00Z");
 
@@ -149,7 +149,7 @@ int main(int argc, char** argv) {
       offline::AuditLog& log = store.audit();
       const auto fill_start = Clock::now();
       {
-        offline::sql::Transaction txn(store.db());
+        sql::Transaction txn(store.db());
         for (int i = 0; i < n; ++i) {
           log.append({"certificate.issue", "success", "bench", "CA administrator", "serial " + std::to_string(i)}, now);
           if (i % 100000 == 99999) log.checkpoint(signer, now);
@@ -178,11 +178,11 @@ int main(int argc, char** argv) {
       }
       const double plan_seconds = seconds_since(plan_start);
       std::vector<std::unique_ptr<hsm::Session>> extra;
-      std::vector<std::unique_ptr<offline::HsmSigner>> extra_signers;
+      std::vector<std::unique_ptr<hsm::PkiSigner>> extra_signers;
       std::vector<pki::Signer*> signers{&signer};
       for (int s = 1; s < sessions; ++s) {
         extra.push_back(std::make_unique<hsm::Session>(module, slot, false));
-        extra_signers.push_back(std::make_unique<offline::HsmSigner>(*extra.back(), extra.back()->key_pair("ca"), signer.algorithm()));
+        extra_signers.push_back(std::make_unique<hsm::PkiSigner>(*extra.back(), extra.back()->key_pair("ca"), signer.algorithm()));
         signers.push_back(extra_signers.back().get());
       }
       const auto start = Clock::now();
@@ -195,8 +195,8 @@ int main(int argc, char** argv) {
       // N revoked subscriber certificates straight into the database (their DER is not needed
       // for a list), then one fullCRL read back from it.
       {
-        offline::sql::Transaction txn(store.db());
-        offline::sql::Statement insert = store.db().prepare(
+        sql::Transaction txn(store.db());
+        sql::Statement insert = store.db().prepare(
             "INSERT INTO certificates VALUES (?1, 1, 'subscriber', 'p', 's', x'00', ?2, ?3, 'CRL1', x'00', 'bench', '', '', ?4, 1, NULL)");
         for (int i = 0; i < n; ++i) {
           const pki::Serial serial = pki::random_serial(rng);

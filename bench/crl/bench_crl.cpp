@@ -13,8 +13,8 @@
 #include <cryptopp/osrng.h>
 
 #include "hanko/hsm/module.h"
+#include "hanko/hsm/pki_signer.h"
 #include "hanko/hsm/session.h"
-#include "hanko/offline/hsm_signer.h"
 #include "hanko/pki/certificate.h"
 #include "hanko/pki/crl.h"
 
@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
     hsm::Session session(module, slot, true);
     session.login_user(pin);
     const hsm::KeyPair key = session.generate_key_pair(hsm::KeyType::Rsa2048, "crl");
-    offline::HsmSigner signer(session, key, pki::SignatureAlgorithm::kRsaPkcs1Sha256);
+    hsm::PkiSigner signer(session, key, pki::SignatureAlgorithm::kRsaPkcs1Sha256);
 
     CryptoPP::AutoSeededRandomPool rng;
     pki::CrlTemplate t;

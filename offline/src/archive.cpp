@@ -8,8 +8,8 @@
 #include <set>
 #include <sstream>
 
+#include "hanko/common/files.h"
 #include "hanko/offline/backup.h"
-#include "hanko/offline/files.h"
 #include "hanko/offline/people.h"
 #include "hanko/pki/certificate.h"
 #include "hanko/pki/crl.h"

@@ -1,11 +1,11 @@
 // hanko-offline archive create | verify | copy (R43).
 #include <iostream>
 
+#include "hanko/common/files.h"
+#include "hanko/hsm/pki_signer.h"
 #include "hanko/offline/archive.h"
 #include "hanko/offline/ca_store.h"
 #include "hanko/offline/command.h"
-#include "hanko/offline/files.h"
-#include "hanko/offline/hsm_signer.h"
 #include "hanko/offline/people.h"
 
 namespace hanko::offline {
@@ -29,7 +29,7 @@ void cmd_archive_create(const po::variables_map& vm) {
   TokenAccess token(store.config().module, store.config().token, obtain_user_pin(vm), false);
   const hsm::KeyPair key = token.session->key_pair(store.config().audit_key);
   const pki::PublicKey public_key = pki::parse_public_key(token.session->public_key_info(key));
-  HsmSigner signer(*token.session, key, pki::default_signature_algorithm(public_key));
+  hsm::PkiSigner signer(*token.session, key, pki::default_signature_algorithm(public_key));
   const ArchiveSummary s = write_archive(store, volume, signer, time);
   const Bytes manifest = read_file(volume / "MANIFEST", 16u << 20);
   sql::Transaction txn(store.db());

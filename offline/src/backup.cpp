@@ -12,7 +12,7 @@
 #include <set>
 #include <sstream>
 
-#include "hanko/offline/files.h"
+#include "hanko/common/files.h"
 
 namespace hanko::offline::backup {
 

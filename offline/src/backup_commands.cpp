@@ -15,14 +15,14 @@
 #include <set>
 
 #include "hanko/hsm/error.h"
+#include "hanko/hsm/pki_signer.h"
 #include "hanko/offline/backup.h"
 #include "hanko/offline/ca.h"
 #include "hanko/offline/ca_keys.h"
 #include "hanko/offline/command.h"
+#include "hanko/offline/custody.h"
 #include "hanko/offline/database_key.h"
 #include "hanko/offline/people.h"
-#include "hanko/offline/custody.h"
-#include "hanko/offline/hsm_signer.h"
 
 namespace hanko::offline {
 
@@ -83,7 +83,7 @@ std::string file_name_for(const std::string& custodian) {
 void checkpoint(CaStore& store, hsm::Session& session, pki::Time time) {
   const hsm::KeyPair key = session.key_pair(store.config().audit_key);
   const pki::PublicKey public_key = pki::parse_public_key(session.public_key_info(key));
-  HsmSigner signer(session, key, pki::default_signature_algorithm(public_key));
+  hsm::PkiSigner signer(session, key, pki::default_signature_algorithm(public_key));
   sql::Transaction txn(store.db());
   store.audit().checkpoint(signer, time);
   txn.commit();
@@ -460,7 +460,7 @@ void cmd_restore(const po::variables_map& vm) {
       if (pki::digest(pki::HashAlgorithm::kSha256, public_key.spki) != k.spki_sha256) {
         throw BackupError("key '" + k.label + "' restored with another public key than the manifest names");
       }
-      HsmSigner signer(session, pair, pki::default_signature_algorithm(public_key));
+      hsm::PkiSigner signer(session, pair, pki::default_signature_algorithm(public_key));
       const Bytes probe = to_bytes("hanko restore probe " + k.label);
       if (!pki::verify_signature(public_key, signer.algorithm(), probe, signer.sign(probe))) {
         throw BackupError("key '" + k.label + "' does not match its public key after unwrapping");
@@ -557,7 +557,7 @@ void cmd_destroy_key(const po::variables_map& vm) {
   const std::string body = backup::destruction_notice_body(ca_fingerprint(store), number, g.key_label, spki_sha256, time);
   const hsm::KeyPair audit_key = session.key_pair(store.config().audit_key);
   const pki::PublicKey audit_public = pki::parse_public_key(session.public_key_info(audit_key));
-  HsmSigner audit_signer(session, audit_key, pki::default_signature_algorithm(audit_public));
+  hsm::PkiSigner audit_signer(session, audit_key, pki::default_signature_algorithm(audit_public));
   const std::string notice = body + "signature " + std::string(pki::signature_algorithm_name(audit_signer.algorithm())) + " " +
                              to_hex(audit_signer.sign(view(body))) + "\n";
   session.destroy_key_pair(key);

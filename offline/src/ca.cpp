@@ -400,7 +400,7 @@ std::vector<Bytes> Ca::issue(const std::vector<PlannedCertificate>& plans, const
   return ders;
 }
 
-Ca::BatchPlan Ca::plan_batch(const RequestBatch& batch, BytesView batch_der, Time now, CryptoPP::RandomNumberGenerator& rng) {
+Ca::BatchPlan Ca::plan_batch(const transfer::RequestBatch& batch, BytesView batch_der, Time now, CryptoPP::RandomNumberGenerator& rng) {
   BatchPlan batch_plan;
   batch_plan.batch_id = batch.batch_id;
   batch_plan.request_digest = digest(HashAlgorithm::kSha256, batch_der);
@@ -414,8 +414,8 @@ Ca::BatchPlan Ca::plan_batch(const RequestBatch& batch, BytesView batch_der, Tim
   std::map<std::string, int> per_partition;
   std::ostringstream issued_text, revoked_text, refused_text;
   for (std::size_t index = 0; index < batch.items.size(); ++index) {
-    const SignedRequestItem& si = batch.items[index];
-    ItemResult result;
+    const transfer::SignedRequestItem& si = batch.items[index];
+    transfer::ItemResult result;
     result.item_id = si.item.item_id;
     try {
       // The relay is not trusted: every item must carry a valid signature of a registered RA key.
@@ -425,7 +425,7 @@ Ca::BatchPlan Ca::plan_batch(const RequestBatch& batch, BytesView batch_der, Tim
         throw PolicyError("the signature of RA operator '" + si.item.ra_operator + "' on this item does not verify");
       }
       if (si.item.issue) {
-        const IssueAction& a = *si.item.issue;
+        const transfer::IssueAction& a = *si.item.issue;
         auto csr = parse_certification_request(a.request);
         if (!csr) throw PolicyError("request refused [" + std::string(error_id_name(csr.error())) + "]: " + csr.message());
         IssueRequest request;
@@ -444,7 +444,7 @@ Ca::BatchPlan Ca::plan_batch(const RequestBatch& batch, BytesView batch_der, Tim
         batch_plan.certificates.push_back(std::move(planned));
         batch_plan.certificate_items.push_back(index);
       } else {
-        const RevokeAction& a = *si.item.revoke;
+        const transfer::RevokeAction& a = *si.item.revoke;
         check_revocation_reason(reason_name(a.reason));
         const auto record = m_store.find(a.serial);
         if (!record) throw PolicyError("no certificate with serial " + a.serial.hex() + " was issued by this CA");
@@ -456,7 +456,7 @@ Ca::BatchPlan Ca::plan_batch(const RequestBatch& batch, BytesView batch_der, Tim
         result.serial = a.serial;
       }
     } catch (const std::exception& e) {
-      result.status = ItemStatus::kRefused;
+      result.status = transfer::ItemStatus::kRefused;
       result.reason = e.what();
       refused_text << "  item " << si.item.item_id << ": " << e.what() << "\n";
       ++batch_plan.refused;
@@ -475,7 +475,7 @@ Ca::BatchPlan Ca::plan_batch(const RequestBatch& batch, BytesView batch_der, Tim
   return batch_plan;
 }
 
-ResultBatch Ca::execute_batch(BatchPlan& plan, const std::vector<Signer*>& signers, Time now, const SignerFor& signer_for) {
+transfer::ResultBatch Ca::execute_batch(BatchPlan& plan, const std::vector<Signer*>& signers, Time now, const SignerFor& signer_for) {
   const KeyGeneration generation = m_store.current_generation();
   for (const Signer* signer : signers) check_signer_matches(generation, *signer);
   const std::vector<Bytes> ders = sign_and_check(plan.certificates, signers);
@@ -487,12 +487,12 @@ ResultBatch Ca::execute_batch(BatchPlan& plan, const std::vector<Signer*>& signe
     const CertificateRecord record = *m_store.find(action.serial);
     m_store.mark_revoked(action.serial, now, action.reason, action.invalidity_date);
     for (const std::string& scope : scopes_covering(record)) scopes.insert(scope);
-    plan.results[index].status = ItemStatus::kRevoked;
+    plan.results[index].status = transfer::ItemStatus::kRevoked;
     audit("certificate.revoke", "serial " + action.serial.hex() + ", reason " + std::string(reason_name(action.reason)) +
                                     ", batch " + to_hex(plan.batch_id), now);
   }
-  for (const ItemResult& r : plan.results) {
-    if (r.status == ItemStatus::kRefused) audit("batch.item", "item " + r.item_id + " refused: " + r.reason, now, "refused");
+  for (const transfer::ItemResult& r : plan.results) {
+    if (r.status == transfer::ItemStatus::kRefused) audit("batch.item", "item " + r.item_id + " refused: " + r.reason, now, "refused");
   }
   const int issued = static_cast<int>(plan.certificates.size());
   m_store.record_batch(to_hex(plan.batch_id), now, static_cast<int>(plan.results.size()), issued, static_cast<int>(plan.refused));
@@ -502,20 +502,20 @@ ResultBatch Ca::execute_batch(BatchPlan& plan, const std::vector<Signer*>& signe
   m_store.record_time(now);
   txn.commit();
 
-  ResultBatch result;
+  transfer::ResultBatch result;
   result.batch_id = plan.batch_id;
   result.request_digest = plan.request_digest;
   result.processed = now;
   for (std::size_t i = 0; i < plan.certificates.size(); ++i) {
-    ItemResult& r = plan.results[plan.certificate_items[i]];
-    r.status = ItemStatus::kIssued;
+    transfer::ItemResult& r = plan.results[plan.certificate_items[i]];
+    r.status = transfer::ItemStatus::kIssued;
     r.serial = plan.certificates[i].certificate.serial;
     r.certificate = ders[i];
   }
   result.results = plan.results;
   // R21: revocations are followed at once by their partition (or ARL) and the fullCRL.
   for (const StoredCrl& l : make_lists({scopes.begin(), scopes.end()}, now, now, signer_for)) result.lists.push_back(l.der);
-  m_store.record_batch_result(to_hex(plan.batch_id), encode_result_batch(result));
+  m_store.record_batch_result(to_hex(plan.batch_id), transfer::encode_result_batch(result));
   return result;
 }
 

@@ -104,7 +104,7 @@ void checkpoint(Opened& o, CaKeys& keys) {
   hsm::Session& session = keys.session();
   const hsm::KeyPair key = session.key_pair(o.store.config().audit_key);
   const pki::PublicKey public_key = pki::parse_public_key(session.public_key_info(key));
-  HsmSigner signer(session, key, pki::default_signature_algorithm(public_key));
+  hsm::PkiSigner signer(session, key, pki::default_signature_algorithm(public_key));
   sql::Transaction txn(o.store.db());
   o.store.audit().checkpoint(signer, o.time);
   txn.commit();
@@ -173,7 +173,7 @@ void cmd_init(const po::variables_map& vm) {
     first.algorithm = vm.count("algorithm") ? *pki::parse_signature_algorithm_name(vm["algorithm"].as<std::string>())
                                             : pki::default_signature_algorithm(public_key);
     first.created = time;
-    HsmSigner signer(*token.session, key, first.algorithm);
+    hsm::PkiSigner signer(*token.session, key, first.algorithm);
     CryptoPP::AutoSeededRandomPool rng;
     const pki::CertificateTemplate t =
         self_signed_template(subject, public_key, time, pki::add_years(time, vm["years"].as<int>()), rng);
@@ -208,7 +208,7 @@ void cmd_init(const po::variables_map& vm) {
       if (transport) write_new_file(state_dir / "transport.spki", token.session->public_key_info(*transport));
       CaStore store(state_dir);
       const pki::PublicKey audit_public = pki::parse_public_key(token.session->public_key_info(audit_key));
-      HsmSigner audit_signer(*token.session, audit_key, pki::default_signature_algorithm(audit_public));
+      hsm::PkiSigner audit_signer(*token.session, audit_key, pki::default_signature_algorithm(audit_public));
       sql::Transaction txn(store.db());
       store.audit().append({"key.generate", "success", operator_of(vm), "CA administrator",
                             "CA key '" + key_label + "' " + public_key.description() + ", audit key '" + config.audit_key + "'" +
@@ -394,7 +394,7 @@ void cmd_rollover(const po::variables_map& vm) {
   hsm::KeyPair key = keys.session().generate_key_pair(*key_type, label, backup);
   try {
     const pki::PublicKey public_key = pki::parse_public_key(keys.session().public_key_info(key));
-    HsmSigner new_signer(keys.session(), key, pki::default_signature_algorithm(public_key));
+    hsm::PkiSigner new_signer(keys.session(), key, pki::default_signature_algorithm(public_key));
     CryptoPP::AutoSeededRandomPool rng;
     const Ca::Rollover r = o.ca.rollover(label, old_signer, new_signer, o.time, rng);
     const pki::Certificate cert = pki::parse_certificate(r.self_signed).value();
@@ -527,19 +527,19 @@ void cmd_status(const po::variables_map& vm) {
 }
 
 // The transport key (R4: not the CA key) as a signer, for result bundles and the fingerprints page.
-HsmSigner transport_signer(CaStore& store, CaKeys& keys) {
+hsm::PkiSigner transport_signer(CaStore& store, CaKeys& keys) {
   if (store.config().transport_key.empty()) {
     throw UsageError("ca.conf names no transport_key to sign result bundles; create one with 'bundle-key' and add it");
   }
   hsm::Session& session = keys.session();
   const hsm::KeyPair key = session.key_pair(store.config().transport_key);
   const pki::PublicKey public_key = pki::parse_public_key(session.public_key_info(key));
-  return HsmSigner(session, key, pki::default_signature_algorithm(public_key));
+  return hsm::PkiSigner(session, key, pki::default_signature_algorithm(public_key));
 }
 
 // The repository files with the fingerprints page signed by the transport key, whose certificate
 // is issued first if none is valid long enough (audited).
-std::vector<RepositoryFile> signed_repository(Opened& o, CaKeys& keys, HsmSigner& transport) {
+std::vector<RepositoryFile> signed_repository(Opened& o, CaKeys& keys, hsm::PkiSigner& transport) {
   const pki::Certificate certificate =
       repository_signer_certificate(o.ca, transport.public_key(), keys.signer(o.store.current_generation()), o.time);
   return signed_repository_files(o.store, transport, certificate, o.time);
@@ -555,7 +555,7 @@ void cmd_publish(const po::variables_map& vm) {
     // Signing may certify the transport key first (R4: the CA's own equipment): audited.
     opened.emplace(vm);
     keys.emplace(open_keys(opened->store, vm));
-    HsmSigner transport = transport_signer(opened->store, *keys);
+    hsm::PkiSigner transport = transport_signer(opened->store, *keys);
     files = signed_repository(*opened, *keys, transport);
   } else {
     plain.emplace(vm["state"].as<std::string>());
@@ -622,11 +622,11 @@ void approve(const po::variables_map& vm, const std::string& question) {
 // The request batch inside a request bundle signed by a trusted relay key, or a bare batch file.
 Bytes request_batch_bytes(const po::variables_map& vm) {
   const std::string path = vm["in"].as<std::string>();
-  Bytes der = read_file(path, kMaxBatchBytes);
+  Bytes der = read_file(path, transfer::kMaxBatchBytes);
   const auto bundle = transfer::parse_bundle(der);
   if (!bundle) {
     try {
-      parse_request_batch(der);
+      transfer::parse_request_batch(der);
     } catch (const pki::ParseError& e) {
       throw PolicyError("'" + path + "' is refused: neither a request bundle [" + std::string(transfer::error_id_name(bundle.error())) +
                         ": " + bundle.message() + "] nor a bare request batch [" + std::string(pki::error_id_name(e.id())) + ": " + e.what() + "]");
@@ -652,10 +652,10 @@ Bytes request_batch_bytes(const po::variables_map& vm) {
 
 // The result bundle: the result batch and what the repository needs (CA, link and cross
 // certificates, the newest lists), signed with the transport key.
-Bytes result_bundle(CaStore& store, pki::Signer& transport, const ResultBatch& result, const std::vector<RepositoryFile>& published,
+Bytes result_bundle(CaStore& store, pki::Signer& transport, const transfer::ResultBatch& result, const std::vector<RepositoryFile>& published,
                     pki::Time now) {
   std::vector<transfer::Part> parts;
-  parts.push_back({"result-batch.der", "application/vnd.hanko.result-batch", encode_result_batch(result)});
+  parts.push_back({"result-batch.der", "application/vnd.hanko.result-batch", transfer::encode_result_batch(result)});
   for (const NamedCertificate& c : ca_and_link_certificates(store)) parts.push_back({c.name, "application/pkix-cert", c.der});
   for (const StoredCrl& l : store.latest_crls(now)) parts.push_back({l.scope + ".crl", "application/pkix-crl", l.der});
   // The signed fingerprints page and the certificate bundle, for the relay to publish (R18).
@@ -674,9 +674,9 @@ Bytes result_bundle(CaStore& store, pki::Signer& transport, const ResultBatch& r
 void cmd_batch(const po::variables_map& vm) {
   Opened o(vm);
   const Bytes der = request_batch_bytes(vm);
-  RequestBatch batch;
+  transfer::RequestBatch batch;
   try {
-    batch = parse_request_batch(der);
+    batch = transfer::parse_request_batch(der);
   } catch (const pki::ParseError& e) {
     throw PolicyError("request batch '" + vm["in"].as<std::string>() + "' refused whole [" +
                       std::string(pki::error_id_name(e.id())) + "]: " + e.what());
@@ -696,7 +696,7 @@ void cmd_batch(const po::variables_map& vm) {
   const KeyGeneration generation = o.store.current_generation();
   // A result bundle carries the signed fingerprints page; its certificate is settled before the
   // batch is signed, so nothing after the batch can fail for want of it.
-  std::optional<HsmSigner> transport;
+  std::optional<hsm::PkiSigner> transport;
   std::vector<RepositoryFile> published;  // a batch changes no CA certificate: signed before it
   if (!out_bundle.empty()) {
     transport.emplace(transport_signer(o.store, keys));
@@ -705,11 +705,11 @@ void cmd_batch(const po::variables_map& vm) {
   std::vector<pki::Signer*> signers{&keys.signer(generation)};
   for (int i = 1; i < vm["sessions"].as<int>(); ++i) signers.push_back(&keys.extra_signer(generation));
   const auto started = std::chrono::steady_clock::now();
-  const ResultBatch result = o.ca.execute_batch(plan, signers, o.time, keys.signer_for());
+  const transfer::ResultBatch result = o.ca.execute_batch(plan, signers, o.time, keys.signer_for());
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   checkpoint(o, keys);
   try {
-    if (!out.empty()) write_new_file(out, encode_result_batch(result));
+    if (!out.empty()) write_new_file(out, transfer::encode_result_batch(result));
     if (!out_bundle.empty()) write_new_file(out_bundle, result_bundle(o.store, *transport, result, published, o.time));
   } catch (const std::exception& e) {
     throw FileError(std::string(e.what()) + ". The batch IS signed and recorded; once the medium is fixed, write its results again: "
@@ -739,13 +739,13 @@ void cmd_batch_results(const po::variables_map& vm) {
                                                                  "or interrupted before its lists were signed); its certificates are in the database"
                                              : "this CA processed no batch " + id + "; check the id (hexadecimal, as 'batch' printed it)");
   }
-  const ResultBatch result = parse_result_batch(*der);
+  const transfer::ResultBatch result = transfer::parse_result_batch(*der);
   std::size_t issued = 0;
-  for (const ItemResult& r : result.results) issued += r.status == ItemStatus::kIssued;
+  for (const transfer::ItemResult& r : result.results) issued += r.status == transfer::ItemStatus::kIssued;
   if (!out.empty()) write_new_file(out, *der);
   if (!out_bundle.empty()) {
     CaKeys keys = open_keys(o.store, vm);
-    HsmSigner transport = transport_signer(o.store, keys);
+    hsm::PkiSigner transport = transport_signer(o.store, keys);
     const std::vector<RepositoryFile> published = signed_repository(o, keys, transport);
     {
       sql::Transaction txn(o.store.db());

@@ -15,7 +15,7 @@ pki::Signer& CaKeys::signer(const KeyGeneration& generation) {
   }
   auto& slot = m_signers[generation.key_label];
   if (!slot) {
-    slot = std::make_unique<HsmSigner>(*m_token.session, m_token.session->key_pair(generation.key_label),
+    slot = std::make_unique<hsm::PkiSigner>(*m_token.session, m_token.session->key_pair(generation.key_label),
                                        generation.algorithm);
     check_signer_matches(generation, *slot);
   }
@@ -26,7 +26,7 @@ pki::Signer& CaKeys::extra_signer(const KeyGeneration& generation) {
   signer(generation);  // the same checks as the first one
   // Login state is per token: a new session of this process is already logged in.
   auto session = std::make_unique<hsm::Session>(*m_token.module, m_token.session->slot(), false);
-  auto s = std::make_unique<HsmSigner>(*session, session->key_pair(generation.key_label), generation.algorithm);
+  auto s = std::make_unique<hsm::PkiSigner>(*session, session->key_pair(generation.key_label), generation.algorithm);
   m_extra_sessions.push_back(std::move(session));
   m_extra_signers.push_back(std::move(s));
   return *m_extra_signers.back();

@@ -282,7 +282,7 @@ void CaStore::create(const fs::path& dir, const CaConfig& config, const KeyGener
   txn.commit();
 }
 
-CaStore::CaStore(fs::path dir) : m_dir(std::move(dir)), m_lock(m_dir / "lock") {
+CaStore::CaStore(fs::path dir) : m_dir(std::move(dir)), m_lock(m_dir / "lock", "the CA state at '" + m_dir.string() + "' is in use by another hanko-offline process; wait for it to finish") {
   if (!fs::exists(m_dir / "ca.conf") || !fs::exists(m_dir / "ca.db")) {
     throw FileError("'" + m_dir.string() + "' is not a CA state folder (no ca.conf or ca.db); run 'hanko-offline init' first");
   }

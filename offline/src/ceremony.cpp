@@ -15,14 +15,14 @@
 #include <set>
 #include <sstream>
 
+#include "hanko/common/files.h"
 #include "hanko/hsm/error.h"
+#include "hanko/hsm/pki_signer.h"
 #include "hanko/offline/ca_store.h"
 #include "hanko/offline/command.h"
 #include "hanko/offline/custody.h"
 #include "hanko/offline/database_key.h"
-#include "hanko/offline/files.h"
 #include "hanko/offline/html.h"
-#include "hanko/offline/hsm_signer.h"
 #include "hanko/offline/profiles.h"
 #include "hanko/pki/certificate.h"
 #include "hanko/pki/crl.h"
@@ -1349,7 +1349,7 @@ void Runner::close() {
   TokenAccess token(m_site.has("module") ? m_site.get("module") : config.module, config.token, hsm::Secret(m_pin->view()), false);
   const hsm::KeyPair key = token.session->key_pair(config.audit_key);
   const Bytes spki = token.session->public_key_info(key);
-  HsmSigner signer(*token.session, key, pki::default_signature_algorithm(pki::parse_public_key(spki)));
+  hsm::PkiSigner signer(*token.session, key, pki::default_signature_algorithm(pki::parse_public_key(spki)));
   const Bytes signature = signer.sign(transcript_signed_data(m_last_hash));
   append({{"type", "signature"}, {"algorithm", std::string(pki::signature_algorithm_name(signer.algorithm()))}, {"spki", to_hex(spki)},
           {"signature", to_hex(signature)}});

@@ -4,11 +4,11 @@
 #include <cctype>
 #include <iostream>
 
+#include "hanko/common/files.h"
 #include "hanko/offline/ca_store.h"
 #include "hanko/offline/ceremony.h"
 #include "hanko/offline/command.h"
 #include "hanko/offline/custody.h"
-#include "hanko/offline/files.h"
 #include "hanko/offline/people.h"
 #include "hanko/offline/profiles.h"
 #include "hanko/transfer/bundle.h"

@@ -1,12 +1,12 @@
 #include <chrono>
 #include <iostream>
 
+#include "hanko/common/files.h"
 #include "hanko/hsm/error.h"
-#include "hanko/offline/command.h"
 #include "hanko/offline/ca_store.h"
+#include "hanko/offline/command.h"
 #include "hanko/offline/custody.h"
 #include "hanko/offline/people.h"
-#include "hanko/offline/files.h"
 #include "hanko/offline/profiles.h"
 #include "hanko/pki/pem.h"
 

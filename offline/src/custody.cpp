@@ -14,12 +14,12 @@
 #include <algorithm>
 #include <memory>
 
-#include "hanko/pki/der.h"
+#include "hanko/common/files.h"
 #include "hanko/pki/algorithm.h"
-#include "hanko/transfer/error.h"
+#include "hanko/pki/der.h"
 #include "hanko/transfer/bundle.h"
+#include "hanko/transfer/error.h"
 #include "hanko/transfer/qr.h"
-#include "hanko/offline/files.h"
 
 namespace hanko::offline {
 

@@ -3,9 +3,9 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "hanko/common/files.h"
 #include "hanko/offline/ca_store.h"
 #include "hanko/offline/command.h"
-#include "hanko/offline/files.h"
 #include "hanko/pki/crl.h"
 #include "hanko/pki/pem.h"
 

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hanko/common/files.h"
 #include "hanko/hsm/error.h"
 #include "hanko/offline/command.h"
 #include "hanko/offline/custody.h"
@@ -16,7 +17,6 @@
 #include "hanko/pki/crl.h"
 #include "hanko/pki/csr.h"
 #include "hanko/pki/pem.h"
-#include "hanko/offline/files.h"
 
 namespace hanko::offline {
 

@@ -9,9 +9,9 @@
 #include <iostream>
 #include <thread>
 
+#include "hanko/common/files.h"
+#include "hanko/hsm/pki_signer.h"
 #include "hanko/offline/command.h"
-#include "hanko/offline/files.h"
-#include "hanko/offline/hsm_signer.h"
 #include "hanko/pki/certificate.h"
 #include "hanko/pki/pem.h"
 #include "hanko/transfer/bundle.h"
@@ -224,7 +224,7 @@ void cmd_bundle_create(const po::variables_map& vm) {
   TokenAccess token(vm["module"].as<std::string>(), vm["token"].as<std::string>(), std::move(pin), false);
   const hsm::KeyPair key = token.session->key_pair(vm["key-label"].as<std::string>());
   const pki::PublicKey public_key = pki::parse_public_key(token.session->public_key_info(key));
-  HsmSigner signer(*token.session, key, pki::default_signature_algorithm(public_key));
+  hsm::PkiSigner signer(*token.session, key, pki::default_signature_algorithm(public_key));
   const Bytes der = tr::sign_bundle(content, signer);
   const std::string out = vm["out"].as<std::string>();
   tr::write_file_atomic(out, der, false);

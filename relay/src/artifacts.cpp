@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <regex>
 
-#include "hanko/offline/files.h"
+#include "hanko/common/files.h"
 #include "hanko/pki/pem.h"
 
 namespace hanko::relay {
@@ -12,7 +12,7 @@ std::vector<Anchor> load_anchors(const std::vector<std::filesystem::path>& files
   std::vector<Anchor> out;
   const std::regex gen_name(R"(ca-g([0-9]+)\.(crt|der|pem))");
   for (const auto& f : files) {
-    Bytes der = offline::read_file(f, 1 << 20);
+    Bytes der = hanko::read_file(f, 1 << 20);
     if (pki::looks_like_pem(der)) der = pki::pem_decode(to_string(der), "CERTIFICATE");
     auto cert = pki::parse_certificate(der);
     if (!cert) throw ArtifactError("CA certificate '" + f.string() + "': " + cert.message());

@@ -27,19 +27,19 @@ IntakeResult fail(IntakeError e, std::string message) {
 }  // namespace
 
 IntakeResult check_signed_item(BytesView der, const RaRegistry& operators) {
-  offline::RequestBatch wrapped;
+  transfer::RequestBatch wrapped;
   try {
     // Exactly one element, no trailing bytes; then the signer's own item grammar, reached by
     // wrapping the item in a one-item batch (the same parser, the same limits).
     pki::der::read_single(der, "SignedRequestItem");
-    const Bytes one = offline::encode_request_batch(Bytes(16, 0), pki::Time{}, {Bytes(der.begin(), der.end())});
-    wrapped = offline::parse_request_batch(one);
+    const Bytes one = transfer::encode_request_batch(Bytes(16, 0), pki::Time{}, {Bytes(der.begin(), der.end())});
+    wrapped = transfer::parse_request_batch(one);
   } catch (const pki::ParseError& e) {
     return fail(IntakeError::kMalformed, std::string(pki::error_id_name(e.id())) + ": " + e.what());
   } catch (const std::exception& e) {
     return fail(IntakeError::kMalformed, e.what());
   }
-  offline::SignedRequestItem& si = wrapped.items.front();
+  transfer::SignedRequestItem& si = wrapped.items.front();
   const auto op = operators.find(si.item.ra_operator);
   if (op == operators.end()) {
     return fail(IntakeError::kUnknownOperator, "RA operator '" + si.item.ra_operator + "' is not registered on this relay");

@@ -7,8 +7,8 @@
 #include <optional>
 #include <string>
 
-#include "hanko/offline/batch.h"
 #include "hanko/pki/algorithm.h"
+#include "hanko/transfer/batch.h"
 
 namespace hanko::relay {
 
@@ -21,7 +21,7 @@ enum class IntakeError {
 std::string_view intake_error_name(IntakeError e);
 
 struct CheckedItem {
-  offline::SignedRequestItem item;
+  transfer::SignedRequestItem item;
   Bytes der;                       // the SignedRequestItem as received (what goes into the batch)
   std::array<std::uint8_t, 32> sha256{};
   std::string kind;                // "issue" or "revoke"

@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "hanko/offline/files.h"
+#include "hanko/common/files.h"
 #include "hanko/pki/crl.h"
 
 namespace hanko::relay {
@@ -19,7 +19,7 @@ HttpRepository::HttpRepository(fs::path doc_root) : m_root(std::move(doc_root)) 
 void HttpRepository::write(const std::string& name, BytesView data, std::optional<pki::Time> modified) {
   const fs::path target = m_root / name;
   try {
-    offline::write_file_atomic(target, data, 0644);
+    hanko::write_file_atomic(target, data, 0644);
   } catch (const std::exception& e) {
     // ENOSPC, EIO, a read-only mount: the old file is still served intact; try again later.
     throw PublishError(std::string("document root: ") + e.what(), true);
@@ -38,7 +38,7 @@ std::optional<std::uint64_t> HttpRepository::live_number(const std::string& scop
   const fs::path p = m_root / (scope + ".crl");
   std::error_code ec;
   if (!fs::exists(p, ec)) return std::nullopt;
-  const Bytes der = offline::read_file(p, 512u << 20);
+  const Bytes der = hanko::read_file(p, 512u << 20);
   auto crl = pki::parse_crl(der, {.keep_entries = false, .keep_der = false});
   if (!crl || !crl->crl_number) return std::nullopt;  // garbage there: anything valid replaces it
   return crl->crl_number;

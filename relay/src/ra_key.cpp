@@ -6,7 +6,7 @@
 #include <cryptopp/osrng.h>
 #include <cryptopp/queue.h>
 
-#include "hanko/offline/files.h"
+#include "hanko/common/files.h"
 
 namespace hanko::relay {
 
@@ -44,17 +44,17 @@ void RaKey::generate(const std::filesystem::path& private_key, const std::filesy
   key.DEREncode(q);
   Bytes der = take(q);
   try {
-    offline::write_new_file(private_key, der, 0600);
+    hanko::write_new_file(private_key, der, 0600);
   } catch (...) {
     CryptoPP::SecureWipeBuffer(der.data(), der.size());
     throw;
   }
   CryptoPP::SecureWipeBuffer(der.data(), der.size());
-  offline::write_new_file(public_key, spki_of(key));
+  hanko::write_new_file(public_key, spki_of(key));
 }
 
 RaKey::RaKey(const std::filesystem::path& private_key) : m_impl(std::make_unique<Impl>()) {
-  Bytes der = offline::read_file(private_key, 16 << 10);
+  Bytes der = hanko::read_file(private_key, 16 << 10);
   // Our own key file, not input from outside: Crypto++'s BER decoder is fine here.
   CryptoPP::ByteQueue q;
   q.Put(der.data(), der.size());

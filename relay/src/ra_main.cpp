@@ -17,10 +17,10 @@
 #include <iostream>
 #include <sstream>
 
-#include "hanko/offline/batch.h"
-#include "hanko/offline/files.h"
-#include "hanko/offline/profiles.h"
+#include "hanko/common/files.h"
+#include "hanko/pki/jpki.h"
 #include "hanko/pki/pem.h"
+#include "hanko/transfer/batch.h"
 #include "ra_key.h"
 
 using namespace hanko;
@@ -37,7 +37,7 @@ std::vector<std::string> split_tabs(const std::string& line) {
 }
 
 Bytes read_request(const std::string& path) {
-  const Bytes data = offline::read_file(path, 1 << 20);
+  const Bytes data = hanko::read_file(path, 1 << 20);
   if (pki::looks_like_pem(data)) {
     return pki::pem_decode(std::string_view(reinterpret_cast<const char*>(data.data()), data.size()), "CERTIFICATE REQUEST");
   }
@@ -57,22 +57,22 @@ int make_batch(const po::variables_map& vm) {
     ++number;
     if (line.empty() || line[0] == '#') continue;
     const auto f = split_tabs(line);
-    offline::RequestItem item;
+    transfer::RequestItem item;
     item.item_id = "item-" + std::to_string(number);
     item.ra_operator = op;
     item.created = now;
     if (f[0] == "issue" && (f.size() == 4 || f.size() == 8)) {
-      offline::IssueAction a;
+      transfer::IssueAction a;
       a.request = read_request(f[1]);
       a.profile = f[2];
       if (f[3] != "-") a.partition = f[3];
       if (f.size() == 8) {
-        a.subject_data = {{offline::jpki::kName, f[4]}, {offline::jpki::kDateOfBirth, f[5]},
-                          {offline::jpki::kGender, f[6]}, {offline::jpki::kAddress, f[7]}};
+        a.subject_data = {{pki::jpki::kName, f[4]}, {pki::jpki::kDateOfBirth, f[5]},
+                          {pki::jpki::kGender, f[6]}, {pki::jpki::kAddress, f[7]}};
       }
       item.issue = std::move(a);
     } else if (f[0] == "revoke" && f.size() == 3) {
-      offline::RevokeAction a;
+      transfer::RevokeAction a;
       a.serial = pki::Serial::from_hex(f[1]);
       const auto reason = pki::parse_reason_name(f[2]);
       if (!reason) throw std::runtime_error("manifest line " + std::to_string(number) + ": unknown reason '" + f[2] + "'");
@@ -85,18 +85,18 @@ int make_batch(const po::variables_map& vm) {
       // One signed item per file, for the relay's intake API (POST /api/v1/requests).
       item.item_id = vm["id-prefix"].as<std::string>() + "-" + std::to_string(number);
       const std::filesystem::path file = std::filesystem::path(vm["out-dir"].as<std::string>()) / (item.item_id + ".der");
-      offline::write_new_file(file, offline::sign_request_item(item, key));
+      hanko::write_new_file(file, transfer::sign_request_item(item, key));
       std::cout << file.string() << "\n";
       continue;
     }
-    items.push_back(offline::sign_request_item(item, key));
+    items.push_back(transfer::sign_request_item(item, key));
   }
   if (vm.count("out-dir")) return 0;
   CryptoPP::AutoSeededRandomPool rng;
   Bytes id(16);
   rng.GenerateBlock(id.data(), id.size());
-  const Bytes batch = offline::encode_request_batch(id, now, items);
-  offline::write_new_file(vm["out"].as<std::string>(), batch);
+  const Bytes batch = transfer::encode_request_batch(id, now, items);
+  hanko::write_new_file(vm["out"].as<std::string>(), batch);
   std::cout << "batch " << to_hex(id) << " with " << items.size() << " signed items -> " << vm["out"].as<std::string>() << "\n";
   return 0;
 }
@@ -104,29 +104,29 @@ int make_batch(const po::variables_map& vm) {
 // Unpacks a result batch: every issued certificate as <SERIAL>.crt, lists as <n>.crl, and one
 // line per item on standard output.
 int unpack_results(const po::variables_map& vm) {
-  const offline::ResultBatch result = offline::parse_result_batch(offline::read_file(vm["in"].as<std::string>(), offline::kMaxBatchBytes));
+  const transfer::ResultBatch result = transfer::parse_result_batch(hanko::read_file(vm["in"].as<std::string>(), transfer::kMaxBatchBytes));
   const std::filesystem::path out = vm["out-dir"].as<std::string>();
   std::filesystem::create_directories(out);
   int issued = 0, revoked = 0, refused = 0;
-  for (const offline::ItemResult& r : result.results) {
+  for (const transfer::ItemResult& r : result.results) {
     switch (r.status) {
-      case offline::ItemStatus::kIssued:
+      case transfer::ItemStatus::kIssued:
         ++issued;
-        offline::write_file_atomic(out / (r.serial->hex() + ".crt"), r.certificate);
+        hanko::write_file_atomic(out / (r.serial->hex() + ".crt"), r.certificate);
         std::cout << r.item_id << "\tissued\t" << r.serial->hex() << "\n";
         break;
-      case offline::ItemStatus::kRevoked:
+      case transfer::ItemStatus::kRevoked:
         ++revoked;
         std::cout << r.item_id << "\trevoked\t" << r.serial->hex() << "\n";
         break;
-      case offline::ItemStatus::kRefused:
+      case transfer::ItemStatus::kRefused:
         ++refused;
         std::cout << r.item_id << "\trefused\t" << r.reason << "\n";
         break;
     }
   }
   for (std::size_t i = 0; i < result.lists.size(); ++i) {
-    offline::write_file_atomic(out / ("list-" + std::to_string(i + 1) + ".crl"), result.lists[i]);
+    hanko::write_file_atomic(out / ("list-" + std::to_string(i + 1) + ".crl"), result.lists[i]);
   }
   std::cerr << "batch " << to_hex(result.batch_id) << ": " << issued << " issued, " << revoked << " revoked, "
             << refused << " refused, " << result.lists.size() << " lists\n";

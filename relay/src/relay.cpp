@@ -10,10 +10,10 @@
 #include <iostream>
 #include <sstream>
 
+#include "hanko/common/files.h"
 #include "hanko/hsm/module.h"
+#include "hanko/hsm/pki_signer.h"
 #include "hanko/hsm/session.h"
-#include "hanko/offline/files.h"
-#include "hanko/offline/hsm_signer.h"
 #include "hanko/pki/pem.h"
 #include "hanko/transfer/bundle.h"
 #include "hanko/transfer/ledger.h"
@@ -39,14 +39,14 @@ hsm::Secret read_pin_file(const fs::path& path) {
   return hsm::read_secret_from_fd(fd);
 }
 
-std::unique_ptr<offline::HsmSigner> signer_for(hsm::Session& session, const std::string& label) {
+std::unique_ptr<hsm::PkiSigner> signer_for(hsm::Session& session, const std::string& label) {
   const hsm::KeyPair key = session.key_pair(label);
   const pki::PublicKey pub = pki::parse_public_key(session.public_key_info(key));
-  return std::make_unique<offline::HsmSigner>(session, key, pki::default_signature_algorithm(pub));
+  return std::make_unique<hsm::PkiSigner>(session, key, pki::default_signature_algorithm(pub));
 }
 
 pki::PublicKey read_key_or_certificate(const fs::path& path) {
-  Bytes der = offline::read_file(path, 1 << 20);
+  Bytes der = hanko::read_file(path, 1 << 20);
   if (pki::looks_like_pem(der)) {
     const std::string text = to_string(der);
     der = pki::pem_decode(text, text.find("BEGIN CERTIFICATE") != std::string::npos ? "CERTIFICATE" : "PUBLIC KEY");
@@ -148,7 +148,7 @@ Relay::Relay(Config config, bool with_token) : m_config(std::move(config)), m_ht
   if (!m_config.ldap_uri.empty()) {
     std::string password;
     if (!m_config.ldap_password_file.empty()) {
-      password = offline::read_text_file(m_config.ldap_password_file, 4096);
+      password = hanko::read_text_file(m_config.ldap_password_file, 4096);
       while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) password.pop_back();
     }
     m_ldap_repo = std::make_unique<LdapRepository>(m_config.ldap_uri, m_config.ldap_bind_dn, password, m_config.ldap_ca_dn);
@@ -166,7 +166,7 @@ Relay::Relay(Config config, bool with_token) : m_config(std::move(config)), m_ht
       m_token->ocsp_session->login_user(read_pin_file(m_config.token_pin_file));
       m_token->ocsp_signer = signer_for(*m_token->ocsp_session, m_config.ocsp_key_label);
       std::vector<Bytes> responder_certificates;
-      for (const auto& f : m_config.ocsp_certificates) responder_certificates.push_back(offline::read_file(f, 1 << 20));
+      for (const auto& f : m_config.ocsp_certificates) responder_certificates.push_back(hanko::read_file(f, 1 << 20));
       m_token->ocsp = std::make_unique<OcspResponder>(responder_certificates, m_anchors, *m_token->ocsp_signer, m_config.ocsp_validity);
     }
   }
@@ -394,7 +394,7 @@ void Relay::handle_file(const HttpRequest& request, Respond respond) {
   if (!file.body) {
     Bytes data;
     try {
-      data = offline::read_file(path, 256u << 20);
+      data = hanko::read_file(path, 256u << 20);
     } catch (const std::exception&) {
       return respond(HttpResponse::text(404, "not found\n"));
     }

@@ -18,7 +18,7 @@
 #include <boost/program_options.hpp>
 
 #include "config.h"
-#include "hanko/offline/files.h"
+#include "hanko/common/files.h"
 #include "hanko/pki/csr.h"
 #include "hanko/pki/pem.h"
 #include "hanko/transfer/bundle.h"
@@ -37,7 +37,7 @@ void on_signal(int) { g_stop = true; }
 void on_hangup(int) { g_reload = true; }
 
 Bytes read_der(const std::string& path, const char* label) {
-  Bytes d = offline::read_file(path, 1 << 20);
+  Bytes d = hanko::read_file(path, 1 << 20);
   if (pki::looks_like_pem(d)) d = pki::pem_decode(to_string(d), label);
   return d;
 }
@@ -136,7 +136,7 @@ int main(int argc, char** argv) {
       const std::filesystem::path out = vm["out-dir"].as<std::string>();
       std::filesystem::create_directories(out);
       for (std::size_t i = 0; i < b->parts.size(); ++i) {
-        offline::write_file_atomic(out / b->manifest[i].name, b->parts[i]);
+        hanko::write_file_atomic(out / b->manifest[i].name, b->parts[i]);
         std::cout << b->manifest[i].name << "\t" << b->manifest[i].media_type << "\t" << b->parts[i].size() << "\n";
       }
       return 0;
@@ -172,9 +172,9 @@ int main(int argc, char** argv) {
       session.login_user(pin);
       const hsm::KeyPair key = session.key_pair(config.ocsp_key_label);
       const pki::PublicKey pub = pki::parse_public_key(session.public_key_info(key));
-      offline::HsmSigner signer(session, key, pki::default_signature_algorithm(pub));
+      hsm::PkiSigner signer(session, key, pki::default_signature_algorithm(pub));
       const Bytes csr = relay::make_csr(signer, pki::Name::parse_text(vm["subject"].as<std::string>()));
-      offline::write_file_atomic(vm["out"].as<std::string>(), csr);
+      hanko::write_file_atomic(vm["out"].as<std::string>(), csr);
       std::cout << "CSR for '" << config.ocsp_key_label << "' (" << pub.description() << ") -> " << vm["out"].as<std::string>()
                 << "\n  issue it on the signer with the ocsp-responder profile\n";
       return 0;

@@ -5,8 +5,8 @@
 #include <mutex>
 
 #include "hanko/hsm/module.h"
+#include "hanko/hsm/pki_signer.h"
 #include "hanko/hsm/session.h"
-#include "hanko/offline/hsm_signer.h"
 #include "ocsp_responder.h"
 #include "relay.h"
 
@@ -15,10 +15,10 @@ namespace hanko::relay {
 struct Relay::Token {
   std::unique_ptr<hsm::Module> module;
   std::unique_ptr<hsm::Session> transport_session;
-  std::unique_ptr<offline::HsmSigner> transport;
+  std::unique_ptr<hsm::PkiSigner> transport;
   std::mutex transport_mutex;
   std::unique_ptr<hsm::Session> ocsp_session;
-  std::unique_ptr<offline::HsmSigner> ocsp_signer;
+  std::unique_ptr<hsm::PkiSigner> ocsp_signer;
   std::unique_ptr<OcspResponder> ocsp;
   std::mutex ocsp_mutex;
 

@@ -14,10 +14,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include "hanko/offline/batch.h"
+#include "hanko/common/files.h"
+#include "hanko/hsm/pki_signer.h"
 #include "hanko/pki/cms.h"
-#include "hanko/offline/files.h"
-#include "hanko/offline/hsm_signer.h"
+#include "hanko/transfer/batch.h"
 #include "hanko/transfer/bundle.h"
 #include "hanko/transfer/ledger.h"
 #include "hanko/transfer/media.h"
@@ -87,7 +87,7 @@ std::optional<std::string> Relay::cut_batch(bool force) {
   CryptoPP::AutoSeededRandomPool rng;
   Bytes batch_id(16);
   rng.GenerateBlock(batch_id.data(), batch_id.size());
-  const Bytes batch = offline::encode_request_batch(batch_id, now(), items);
+  const Bytes batch = transfer::encode_request_batch(batch_id, now(), items);
   std::int64_t sequence = 1;
   {
     auto s = store.db().prepare("SELECT coalesce(max(sequence), 0) + 1 FROM batches");
@@ -231,7 +231,7 @@ void Relay::learn_generations(const tr::Bundle& b) {
     if (self == b.manifest.end()) throw ArtifactError(name + " comes without " + self_name);
     Anchor a = learn_generation(generation, b.parts[i], b.parts[static_cast<std::size_t>(self - b.manifest.begin())], m_anchors);
     fs::create_directories(m_config.state_dir / "anchors");
-    offline::write_file_atomic(m_config.state_dir / "anchors" / self_name, a.certificate.der);
+    hanko::write_file_atomic(m_config.state_dir / "anchors" / self_name, a.certificate.der);
     log("CA generation " + std::to_string(generation) + " learnt from its NewWithOld link certificate (" +
         to_hex(pki::digest(pki::HashAlgorithm::kSha256, a.certificate.der)).substr(0, 16) + "...)");
     m_worker_store->event(unix_seconds(now()), "generation-learnt", "generation " + std::to_string(generation) + " from " + name);
@@ -271,7 +271,7 @@ int Relay::import_inbox(bool wait_for_fresh) {
     fs::create_directories(m_config.inbox / "refused");
     std::error_code ec;
     fs::rename(file, m_config.inbox / "refused" / file.filename(), ec);
-    offline::write_file_atomic(m_config.inbox / "refused" / (file.filename().string() + ".why.txt"), view(why + "\n"));
+    hanko::write_file_atomic(m_config.inbox / "refused" / (file.filename().string() + ".why.txt"), view(why + "\n"));
   };
   for (const fs::path& file : files) {
     Bytes der;
@@ -316,18 +316,18 @@ int Relay::import_inbox(bool wait_for_fresh) {
         const tr::PartInfo& info = b.manifest[i];
         const Bytes& content = b.parts[i];
         if (info.media_type == kResultBatchType || (ends_with(info.name, ".der") && info.name.find("result") != std::string::npos)) {
-          const offline::ResultBatch rb = offline::parse_result_batch(content);
+          const transfer::ResultBatch rb = transfer::parse_result_batch(content);
           const std::string id_hex = to_hex(rb.batch_id);
           auto s = store.db().prepare("SELECT batch_sha256 FROM batches WHERE id = ?");
           s.bind(1, id_hex);
           if (!s.step()) throw ArtifactError("result batch " + id_hex + " answers no batch this relay sent");
           if (s.blob(0) != rb.request_digest) throw ArtifactError("result batch " + id_hex + ": requestDigest does not match the batch sent");
           plan.batch_id = id_hex;
-          for (const offline::ItemResult& r : rb.results) {
+          for (const transfer::ItemResult& r : rb.results) {
             ImportPlan::ItemUpdate u;
             u.id = r.item_id;
             switch (r.status) {
-              case offline::ItemStatus::kIssued: {
+              case transfer::ItemStatus::kIssued: {
                 u.state = "issued";
                 auto cert = pki::parse_certificate(r.certificate);
                 if (!cert) throw ArtifactError("item " + r.item_id + ": certificate does not parse: " + cert.message());
@@ -338,11 +338,11 @@ int Relay::import_inbox(bool wait_for_fresh) {
                 plan.issued.push_back({a.generation, u.serial, unix_seconds(cert->not_after)});
                 break;
               }
-              case offline::ItemStatus::kRevoked:
+              case transfer::ItemStatus::kRevoked:
                 u.state = "revoked";
                 if (r.serial) u.serial = r.serial->hex();
                 break;
-              case offline::ItemStatus::kRefused:
+              case transfer::ItemStatus::kRefused:
                 u.state = "refused";
                 u.reason = r.reason.empty() ? "refused by the signer" : r.reason;
                 break;

@@ -1,6 +1,6 @@
 #pragma once
 // The relay's durable state: one SQLite database in WAL mode with synchronous=FULL (through
-// offline/sqlite.h), so a request that was answered "accepted" is on the disk, whatever happens
+// common/sqlite.h), so a request that was answered "accepted" is on the disk, whatever happens
 // to the process afterwards. Each thread opens its own Store (its own connection).
 //
 // States of a request: queued -> in_batch -> issued | revoked | refused (with the signer's reason).
@@ -10,13 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "hanko/offline/sqlite.h"
+#include "hanko/common/sqlite.h"
 #include "hanko/pki/time.h"
 #include "intake.h"
 
 namespace hanko::relay {
 
-namespace sql = offline::sql;
 
 inline constexpr const char* kRepositoryHttp = "http";
 inline constexpr const char* kRepositoryLdap = "ldap";

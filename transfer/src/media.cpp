@@ -1,102 +1,40 @@
 #include "hanko/transfer/media.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <utility>
+
+#include "hanko/common/files.h"
 
 namespace hanko::transfer {
 
 namespace {
 
-std::string errno_text() { return std::strerror(errno); }
-
-class Fd {
- public:
-  explicit Fd(int fd) : m_fd(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() noexcept {
-    if (m_fd >= 0) ::close(m_fd);
-  }
-  int get() const noexcept { return m_fd; }
-  int release() noexcept { return std::exchange(m_fd, -1); }
-
- private:
-  int m_fd;
-};
-
 [[noreturn]] void io_error(const std::string& message) { throw TransferError(ErrorId::kIo, message); }
 
-void fsync_dir(const std::filesystem::path& dir) {
-  Fd fd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0 || ::fsync(fd.get()) != 0) io_error("cannot sync folder '" + dir.string() + "': " + errno_text());
-}
-
-constexpr std::string_view kTempPrefix = ".hanko-tmp-";
-
-bool is_temporary(const std::string& name) { return name.rfind(kTempPrefix, 0) == 0; }
+bool is_temporary(const std::string& name) { return name.rfind(kTemporaryPrefix, 0) == 0; }
 
 }  // namespace
 
+// The common helpers' errors become TransferError, which callers map to exit codes and messages.
 Bytes read_file_capped(const std::filesystem::path& path, std::size_t max_size) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) io_error("cannot open '" + path.string() + "': " + errno_text());
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) io_error("cannot stat '" + path.string() + "': " + errno_text());
-  if (!S_ISREG(st.st_mode)) io_error("'" + path.string() + "' is not a regular file");
-  if (static_cast<std::size_t>(st.st_size) > max_size) {
-    throw TransferError(ErrorId::kLimitExceeded, "'" + path.string() + "' is " + std::to_string(st.st_size) + " bytes, more than the " +
-                                                     std::to_string(max_size) + " a bundle may have; not read");
+  try {
+    return read_file(path, max_size);
+  } catch (const FileTooLarge&) {
+    throw TransferError(ErrorId::kLimitExceeded, "'" + path.string() + "' is more than the " + std::to_string(max_size) +
+                                                     " bytes a bundle may have; not read");
+  } catch (const FileError& e) {
+    throw TransferError(ErrorId::kIo, e.what());
   }
-  Bytes out(static_cast<std::size_t>(st.st_size));
-  std::size_t done = 0;
-  while (done < out.size()) {
-    const ssize_t n = ::read(fd.get(), out.data() + done, out.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) io_error("cannot read '" + path.string() + "': " + errno_text());
-    if (n == 0) break;
-    done += static_cast<std::size_t>(n);
-  }
-  out.resize(done);
-  return out;
 }
 
 void write_file_atomic(const std::filesystem::path& path, BytesView data, bool replace) {
-  const std::filesystem::path dir = path.parent_path();
-  std::string tmpl = ((dir.empty() ? std::filesystem::path(".") : dir) / (std::string(kTempPrefix) + path.filename().string() + ".XXXXXX")).string();
-  Fd fd(::mkstemp(tmpl.data()));
-  if (fd.get() < 0) io_error("cannot create a file in '" + dir.string() + "': " + errno_text());
   try {
-    std::size_t done = 0;
-    while (done < data.size()) {
-      const ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        io_error("cannot write '" + path.string() + "': " + errno_text() +
-                 (errno == ENOSPC ? "; free space on that disk and retry (nothing was replaced)" : ""));
-      }
-      done += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd.get()) != 0) io_error("cannot sync '" + tmpl + "': " + errno_text());
-    ::close(fd.release());
     if (replace) {
-      if (::rename(tmpl.c_str(), path.c_str()) != 0) io_error("cannot rename into '" + path.string() + "': " + errno_text());
+      hanko::write_file_atomic(path, data);
     } else {
-      // link() fails when the target exists, which rename() would silently replace.
-      if (::link(tmpl.c_str(), path.c_str()) != 0) {
-        io_error("cannot create '" + path.string() + "': " + errno_text() + (errno == EEXIST ? " (it already exists; nothing was overwritten)" : ""));
-      }
-      ::unlink(tmpl.c_str());
+      write_new_file(path, data);
     }
-    fsync_dir(dir);
-  } catch (...) {
-    ::unlink(tmpl.c_str());
-    throw;
+  } catch (const FileError& e) {
+    throw TransferError(ErrorId::kIo, e.what());
   }
 }
 

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "hanko/common/files.h"
 #include "hanko/offline/ceremony.h"
-#include "hanko/offline/files.h"
 #include "hanko/offline/people.h"
 #include "hanko/offline/profiles.h"
 #include "hanko/pki/testing/software_signer.h"

@@ -5,10 +5,10 @@
 #include <fstream>
 #include <iterator>
 
+#include "hanko/common/sqlite.h"
 #include "hanko/offline/ca_store.h"
 #include "hanko/offline/database_key.h"
 #include "hanko/offline/profiles.h"
-#include "hanko/offline/sqlite.h"
 
 namespace hanko::offline {
 namespace {

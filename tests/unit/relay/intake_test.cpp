@@ -8,12 +8,12 @@ using namespace hanko::relay;
 
 namespace {
 
-offline::RequestItem revoke_item(const std::string& id, const std::string& op) {
-  offline::RequestItem item;
+transfer::RequestItem revoke_item(const std::string& id, const std::string& op) {
+  transfer::RequestItem item;
   item.item_id = id;
   item.ra_operator = op;
   item.created = pki::parse_time_text("2026-11-22T00:00:00Z");
-  offline::RevokeAction a;
+  transfer::RevokeAction a;
   a.serial = pki::Serial::from_hex("5A0F01");
   a.reason = pki::ReasonCode::kKeyCompromise;
   item.revoke = a;
@@ -25,7 +25,7 @@ offline::RequestItem revoke_item(const std::string& id, const std::string& op) {
 TEST(Intake, AcceptsASignedItemFromAKnownOperator) {
   pki::SoftwareSigner ra(pki::SoftwareKeyType::kEcP256, pki::SignatureAlgorithm::kEcdsaSha256);
   RaRegistry registry{{"RA 1", ra.public_key()}};
-  const Bytes der = offline::sign_request_item(revoke_item("r-1", "RA 1"), ra);
+  const Bytes der = transfer::sign_request_item(revoke_item("r-1", "RA 1"), ra);
   const IntakeResult r = check_signed_item(der, registry);
   ASSERT_TRUE(r) << r.message;
   EXPECT_EQ(r.item->kind, "revoke");
@@ -36,13 +36,13 @@ TEST(Intake, RefusesUnknownOperatorBadSignatureAndMalformedInput) {
   pki::SoftwareSigner ra(pki::SoftwareKeyType::kEcP256, pki::SignatureAlgorithm::kEcdsaSha256);
   pki::SoftwareSigner other(pki::SoftwareKeyType::kEcP256, pki::SignatureAlgorithm::kEcdsaSha256);
   RaRegistry registry{{"RA 1", ra.public_key()}};
-  EXPECT_EQ(check_signed_item(offline::sign_request_item(revoke_item("r-1", "RA 2"), ra), registry).error, IntakeError::kUnknownOperator);
-  EXPECT_EQ(check_signed_item(offline::sign_request_item(revoke_item("r-1", "RA 1"), other), registry).error, IntakeError::kBadSignature);
-  Bytes der = offline::sign_request_item(revoke_item("r-1", "RA 1"), ra);
+  EXPECT_EQ(check_signed_item(transfer::sign_request_item(revoke_item("r-1", "RA 2"), ra), registry).error, IntakeError::kUnknownOperator);
+  EXPECT_EQ(check_signed_item(transfer::sign_request_item(revoke_item("r-1", "RA 1"), other), registry).error, IntakeError::kBadSignature);
+  Bytes der = transfer::sign_request_item(revoke_item("r-1", "RA 1"), ra);
   der.push_back(0);
   EXPECT_EQ(check_signed_item(der, registry).error, IntakeError::kMalformed);
   EXPECT_EQ(check_signed_item(Bytes{0x30, 0x00}, registry).error, IntakeError::kMalformed);
-  EXPECT_EQ(check_signed_item(offline::sign_request_item(revoke_item("../etc", "RA 1"), ra), registry).error, IntakeError::kMalformed);
+  EXPECT_EQ(check_signed_item(transfer::sign_request_item(revoke_item("../etc", "RA 1"), ra), registry).error, IntakeError::kMalformed);
 }
 
 TEST(Intake, JsonEnvelopeAndBase64AreStrict) {

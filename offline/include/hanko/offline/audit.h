@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "hanko/offline/sqlite.h"
+#include "hanko/common/sqlite.h"
 #include "hanko/pki/signer.h"
 #include "hanko/pki/time.h"
 

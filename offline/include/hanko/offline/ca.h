@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "hanko/offline/batch.h"
 #include "hanko/offline/ca_store.h"
 #include "hanko/offline/profiles.h"
 #include "hanko/pki/csr.h"
+#include "hanko/transfer/batch.h"
 
 namespace CryptoPP {
 class RandomNumberGenerator;
@@ -87,15 +87,15 @@ class Ca {
     Bytes request_digest;
     std::vector<PlannedCertificate> certificates;
     std::vector<std::size_t> certificate_items;  // item index of each planned certificate
-    std::vector<std::pair<std::size_t, RevokeAction>> revocations;
-    std::vector<ItemResult> results;             // one per item; refusals filled in here
+    std::vector<std::pair<std::size_t, transfer::RevokeAction>> revocations;
+    std::vector<transfer::ItemResult> results;             // one per item; refusals filled in here
     std::string summary;                         // what the operator reads before approving
     std::size_t refused = 0;
   };
-  BatchPlan plan_batch(const RequestBatch& batch, BytesView batch_der, pki::Time now,
+  BatchPlan plan_batch(const transfer::RequestBatch& batch, BytesView batch_der, pki::Time now,
                        CryptoPP::RandomNumberGenerator& rng);
   // Signs and records the whole plan in one transaction, then the lists the revocations need.
-  ResultBatch execute_batch(BatchPlan& plan, const std::vector<pki::Signer*>& signers, pki::Time now,
+  transfer::ResultBatch execute_batch(BatchPlan& plan, const std::vector<pki::Signer*>& signers, pki::Time now,
                             const SignerFor& signer_for);
 
   // R22 reasons only; refuses certificateHold. Records the revocation and returns the scopes of

@@ -6,9 +6,9 @@
 #include <memory>
 #include <vector>
 
+#include "hanko/hsm/pki_signer.h"
 #include "hanko/offline/ca.h"
 #include "hanko/offline/command.h"
-#include "hanko/offline/hsm_signer.h"
 
 namespace hanko::offline {
 
@@ -26,9 +26,9 @@ class CaKeys {
 
  private:
   TokenAccess m_token;
-  std::map<std::string, std::unique_ptr<HsmSigner>> m_signers;
+  std::map<std::string, std::unique_ptr<hsm::PkiSigner>> m_signers;
   std::vector<std::unique_ptr<hsm::Session>> m_extra_sessions;
-  std::vector<std::unique_ptr<HsmSigner>> m_extra_signers;
+  std::vector<std::unique_ptr<hsm::PkiSigner>> m_extra_signers;
   bool m_allow_compromised = false;
 };
 

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "hanko/common/files.h"
+#include "hanko/common/sqlite.h"
 #include "hanko/offline/audit.h"
-#include "hanko/offline/files.h"
-#include "hanko/offline/sqlite.h"
 #include "hanko/pki/certificate.h"
 #include "hanko/pki/crl.h"
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "hanko/common/sqlite.h"
 #include "hanko/hsm/secret.h"
-#include "hanko/offline/sqlite.h"
 #include "hanko/pki/time.h"
 
 namespace hanko::offline {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "hanko/pki/algorithm.h"
+#include "hanko/pki/jpki.h"
 #include "hanko/pki/oid.h"
 #include "hanko/pki/time.h"
 
@@ -47,12 +48,13 @@ void check_key_against_profile(const pki::PublicKey& key, const Profile& profile
 
 // JPKI basic four information (R14) as otherName types 1.2.392.200149.8.5.5.x.
 namespace jpki {
-inline const pki::Oid kName{"1.2.392.200149.8.5.5.1"};
-inline const pki::Oid kNameSubstituted{"1.2.392.200149.8.5.5.2"};
-inline const pki::Oid kGender{"1.2.392.200149.8.5.5.3"};
-inline const pki::Oid kDateOfBirth{"1.2.392.200149.8.5.5.4"};
-inline const pki::Oid kAddress{"1.2.392.200149.8.5.5.5"};
-inline const pki::Oid kAddressSubstituted{"1.2.392.200149.8.5.5.6"};
+// The types are in hanko/pki/jpki.h (the RA client names them too); the rules are the signer's.
+using pki::jpki::kAddress;
+using pki::jpki::kAddressSubstituted;
+using pki::jpki::kDateOfBirth;
+using pki::jpki::kGender;
+using pki::jpki::kName;
+using pki::jpki::kNameSubstituted;
 
 // The option that carries a type (e.g. "--jpki-birth"), for messages; the OID's text otherwise.
 std::string option_name(const pki::Oid& type);

@@ -11,7 +11,7 @@
 
 #include "hanko/pki/bytes.h"
 
-namespace hanko::offline::sql {
+namespace hanko::sql {
 
 class Error : public std::runtime_error {
  public:
@@ -101,4 +101,4 @@ class Transaction {
   bool m_done = false;
 };
 
-}  // namespace hanko::offline::sql
+}  // namespace hanko::sql

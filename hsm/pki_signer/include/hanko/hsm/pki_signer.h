@@ -4,25 +4,25 @@
 #include "hanko/hsm/session.h"
 #include "hanko/pki/signer.h"
 
-namespace hanko::offline {
+namespace hanko::hsm {
 
 // Maps a certificate signature algorithm to the token mechanism that produces it.
-hsm::SignMechanism mechanism_for(pki::SignatureAlgorithm algorithm);
+SignMechanism mechanism_for(pki::SignatureAlgorithm algorithm);
 
-class HsmSigner final : public pki::Signer {
+class PkiSigner final : public pki::Signer {
  public:
   // The session must be logged in and outlive the signer. Checks that `algorithm` fits the key.
-  HsmSigner(hsm::Session& session, hsm::KeyPair key, pki::SignatureAlgorithm algorithm);
+  PkiSigner(Session& session, KeyPair key, pki::SignatureAlgorithm algorithm);
 
   pki::SignatureAlgorithm algorithm() const override { return m_algorithm; }
   const pki::PublicKey& public_key() const override { return m_public_key; }
   Bytes sign(BytesView data) override;
 
  private:
-  hsm::Session& m_session;
-  hsm::KeyPair m_key;
+  Session& m_session;
+  KeyPair m_key;
   pki::SignatureAlgorithm m_algorithm;
   pki::PublicKey m_public_key;
 };
 
-}  // namespace hanko::offline
+}  // namespace hanko::hsm

@@ -1,8 +1,8 @@
-#include "hanko/offline/batch.h"
+#include "hanko/transfer/batch.h"
 
 #include "hanko/pki/der.h"
 
-namespace hanko::offline {
+namespace hanko::transfer {
 
 using namespace hanko::pki;
 
@@ -232,4 +232,4 @@ ResultBatch parse_result_batch(BytesView der) {
   return batch;
 }
 
-}  // namespace hanko::offline
+}  // namespace hanko::transfer

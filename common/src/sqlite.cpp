@@ -1,4 +1,4 @@
-#include "hanko/offline/sqlite.h"
+#include "hanko/common/sqlite.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -8,7 +8,7 @@
 
 #include "hanko/hsm/secret.h"
 
-namespace hanko::offline::sql {
+namespace hanko::sql {
 
 namespace {
 
@@ -223,4 +223,4 @@ void Transaction::commit() {
   m_done = true;
 }
 
-}  // namespace hanko::offline::sql
+}  // namespace hanko::sql

@@ -1,4 +1,4 @@
-#include "hanko/offline/files.h"
+#include "hanko/common/files.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -10,33 +10,13 @@
 #include <cstring>
 #include <utility>
 
-namespace hanko::offline {
+namespace hanko {
 
 namespace {
 
 std::string errno_text() { return std::strerror(errno); }
 
-class Fd {
- public:
-  explicit Fd(int fd) : m_fd(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() noexcept {
-    if (m_fd >= 0) ::close(m_fd);
-  }
-  int get() const noexcept { return m_fd; }
-  int release() noexcept { return std::exchange(m_fd, -1); }
-
- private:
-  int m_fd;
-};
-
-void fsync_dir(const std::filesystem::path& dir) {
-  Fd fd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0 || ::fsync(fd.get()) != 0) {
-    throw FileError("cannot sync folder '" + dir.string() + "': " + errno_text());
-  }
-}
+void fsync_dir(const std::filesystem::path& dir) { fsync_path(dir.empty() ? std::filesystem::path(".") : dir, true); }
 
 void write_all(int fd, BytesView data, const std::filesystem::path& path) {
   std::size_t done = 0;
@@ -53,14 +33,14 @@ void write_all(int fd, BytesView data, const std::filesystem::path& path) {
 
 void write_via_temporary(const std::filesystem::path& path, BytesView data, bool replace, unsigned mode) {
   const std::filesystem::path dir = path.parent_path();
-  std::string tmpl = (dir.empty() ? std::filesystem::path(".") : dir) / ("." + path.filename().string() + ".XXXXXX");
-  Fd fd(::mkstemp(tmpl.data()));
+  std::string tmpl = (dir.empty() ? std::filesystem::path(".") : dir) / (std::string(kTemporaryPrefix) + path.filename().string() + ".XXXXXX");
+  UniqueFd fd(::mkstemp(tmpl.data()));
   if (fd.get() < 0) throw FileError("cannot create a file in '" + dir.string() + "': " + errno_text());
   try {
     if (::fchmod(fd.get(), static_cast<mode_t>(mode)) != 0) throw FileError("cannot set the mode of '" + tmpl + "': " + errno_text());
     write_all(fd.get(), data, path);
     if (::fsync(fd.get()) != 0) throw FileError("cannot sync '" + tmpl + "': " + errno_text());
-    ::close(fd.release());
+    fd.reset();
     if (replace) {
       if (::rename(tmpl.c_str(), path.c_str()) != 0) throw FileError("cannot rename into '" + path.string() + "': " + errno_text());
     } else {
@@ -80,14 +60,25 @@ void write_via_temporary(const std::filesystem::path& path, BytesView data, bool
 
 }  // namespace
 
+void UniqueFd::reset(int fd) noexcept {
+  if (m_fd >= 0) ::close(m_fd);
+  m_fd = fd;
+}
+
+void fsync_path(const std::filesystem::path& path, bool directory) {
+  UniqueFd fd(::open(path.c_str(), (directory ? O_DIRECTORY : 0) | O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) throw FileError("cannot open '" + path.string() + "' to sync it: " + errno_text());
+  if (::fsync(fd.get()) != 0) throw FileError("cannot sync '" + path.string() + "' to the disk: " + errno_text());
+}
+
 Bytes read_file(const std::filesystem::path& path, std::size_t max_size) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) throw FileError("cannot open '" + path.string() + "': " + errno_text());
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) throw FileError("cannot stat '" + path.string() + "': " + errno_text());
   if (!S_ISREG(st.st_mode)) throw FileError("'" + path.string() + "' is not a regular file");
   if (static_cast<std::size_t>(st.st_size) > max_size) {
-    throw FileError("'" + path.string() + "' is larger than " + std::to_string(max_size) + " bytes; refusing to read it");
+    throw FileTooLarge("'" + path.string() + "' is larger than " + std::to_string(max_size) + " bytes; refusing to read it");
   }
   Bytes out(static_cast<std::size_t>(st.st_size));
   std::size_t done = 0;
@@ -130,18 +121,10 @@ void check_can_create(const std::filesystem::path& path) {
   ::unlink(name.c_str());
 }
 
-FileLock::FileLock(const std::filesystem::path& path) {
-  m_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (m_fd < 0) throw FileError("cannot open lock '" + path.string() + "': " + errno_text());
-  if (::flock(m_fd, LOCK_EX | LOCK_NB) != 0) {
-    ::close(m_fd);
-    throw FileError("the CA state at '" + path.parent_path().string() +
-                    "' is in use by another hanko-offline process; wait for it to finish");
-  }
+FileLock::FileLock(const std::filesystem::path& path, std::string in_use)
+    : m_fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)) {
+  if (!m_fd.valid()) throw FileError("cannot open lock '" + path.string() + "': " + errno_text());
+  if (::flock(m_fd.get(), LOCK_EX | LOCK_NB) != 0) throw FileError(in_use);
 }
 
-FileLock::~FileLock() noexcept {
-  if (m_fd >= 0) ::close(m_fd);
-}
-
-}  // namespace hanko::offline
+}  // namespace hanko

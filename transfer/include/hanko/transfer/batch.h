@@ -34,7 +34,7 @@
 #include "hanko/pki/crl.h"
 #include "hanko/pki/signer.h"
 
-namespace hanko::offline {
+namespace hanko::transfer {
 
 inline constexpr std::size_t kMaxBatchItems = 200000;
 inline constexpr std::size_t kMaxBatchBytes = 512u << 20;
@@ -100,4 +100,4 @@ struct ResultBatch {
 Bytes encode_result_batch(const ResultBatch& batch);
 ResultBatch parse_result_batch(BytesView der);
 
-}  // namespace hanko::offline
+}  // namespace hanko::transfer

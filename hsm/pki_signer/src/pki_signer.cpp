@@ -1,12 +1,12 @@
-#include "hanko/offline/hsm_signer.h"
+#include "hanko/hsm/pki_signer.h"
 
 #include <stdexcept>
 
-namespace hanko::offline {
+namespace hanko::hsm {
 
-hsm::SignMechanism mechanism_for(pki::SignatureAlgorithm algorithm) {
+SignMechanism mechanism_for(pki::SignatureAlgorithm algorithm) {
   using A = pki::SignatureAlgorithm;
-  using M = hsm::SignMechanism;
+  using M = SignMechanism;
   switch (algorithm) {
     case A::kRsaPkcs1Sha256: return M::RsaPkcs1Sha256;
     case A::kRsaPkcs1Sha384: return M::RsaPkcs1Sha384;
@@ -21,7 +21,7 @@ hsm::SignMechanism mechanism_for(pki::SignatureAlgorithm algorithm) {
   throw std::logic_error("unknown signature algorithm");
 }
 
-HsmSigner::HsmSigner(hsm::Session& session, hsm::KeyPair key, pki::SignatureAlgorithm algorithm)
+PkiSigner::PkiSigner(Session& session, KeyPair key, pki::SignatureAlgorithm algorithm)
     : m_session(session), m_key(std::move(key)), m_algorithm(algorithm) {
   m_public_key = pki::parse_public_key(m_session.public_key_info(m_key));
   if (!pki::algorithm_fits_key(algorithm, m_public_key)) {
@@ -30,8 +30,8 @@ HsmSigner::HsmSigner(hsm::Session& session, hsm::KeyPair key, pki::SignatureAlgo
   }
 }
 
-Bytes HsmSigner::sign(BytesView data) {
-  const hsm::SignMechanism mechanism = mechanism_for(m_algorithm);
+Bytes PkiSigner::sign(BytesView data) {
+  const SignMechanism mechanism = mechanism_for(m_algorithm);
   // Large inputs (CRLs) are hashed here and only the digest crosses into the token.
   if (data.size() > (64u << 10)) {
     return m_session.sign_digest(m_key, mechanism, pki::digest(pki::hash_of(m_algorithm), data));
@@ -39,4 +39,4 @@ Bytes HsmSigner::sign(BytesView data) {
   return m_session.sign(m_key, mechanism, data);
 }
 
-}  // namespace hanko::offline
+}  // namespace hanko::hsm
