@@ -12,10 +12,11 @@ out=$(mktemp -d /tmp/hanko-relay-faults.XXXXXX)
 relay=$build/relay/hanko-relay
 hanko=$build/offline/hanko-offline
 ra=$build/relay/hanko-ra
-relay_pid=
+relay_pid= r0_pid=
 mounted=
 cleanup() {
   [ -n "$relay_pid" ] && kill -9 "$relay_pid" 2>/dev/null || true
+  [ -n "$r0_pid" ] && kill -9 "$r0_pid" 2>/dev/null || true
   "$src/scripts/relay-slapd" stop "$out/relay/ldap" >/dev/null 2>&1 || true
   [ -n "$mounted" ] && umount "$mounted" 2>/dev/null || true
   rm -rf "$out"
@@ -110,18 +111,22 @@ pass "ra-add on a running relay: a new key counts within a second, a replaced on
 # ----- a relay without a token refuses intake and raises an alarm -----------------------------------
 r0=$out/relay-no-token
 mkdir -p "$r0"
-port0=$((port + 7))
+# A port of its own from the kernel: a fixed offset from the main relay's port was sometimes taken
+# by another test running beside this one, the relay could not listen and curl ended the script.
+port0=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 printf 'state_dir = state\nlisten = 127.0.0.1:%s\ndoc_root = htdocs\nsigner_transport_key = %s\nca_certificate = %s\n' \
   "$port0" "$work/signer-transport.spki" "$rd/ca-g1.crt" > "$r0/relay.conf"
 "$relay" ra-add --config "$r0/relay.conf" --name "RA operator 1" --key "$work/ra-operator-1.spki" >/dev/null
 "$relay" serve --config "$r0/relay.conf" > "$r0/relay.log" 2>&1 &
 r0_pid=$!
 for _ in $(seq 300); do curl -s "http://127.0.0.1:$port0/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -s -o /dev/null "http://127.0.0.1:$port0/healthz" || fail "the relay without a token did not start: $(tail -5 "$r0/relay.log")"
 code0=$(curl -s -o "$out/last-body" -w '%{http_code}' -H "Content-Type: application/octet-stream" --data-binary "@$out/json/json-1.der" \
   "http://127.0.0.1:$port0/api/v1/requests")
 health0=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port0/healthz")
 kill "$r0_pid"
 wait "$r0_pid" || fail "the relay without a token did not stop cleanly on SIGTERM: $(tail -5 "$r0/relay.log")"
+r0_pid=
 [ "$code0" = 503 ] && grep -q no-token "$out/last-body" || fail "a relay without a token answered $code0: $(cat "$out/last-body")"
 [ "$health0" = 503 ] || fail "a relay without a token is healthy ($health0)"
 code=0
