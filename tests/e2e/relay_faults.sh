@@ -15,6 +15,8 @@ ra=$build/relay/hanko-ra
 relay_pid= r0_pid=
 mounted=
 cleanup() {
+  # On the exit path, after a failure too: a relay still running is ended; one already gone (its
+  # pid set but the process ended) is no error here, so the rest of the cleanup still runs.
   [ -n "$relay_pid" ] && kill -9 "$relay_pid" 2>/dev/null || true
   [ -n "$r0_pid" ] && kill -9 "$r0_pid" 2>/dev/null || true
   "$src/scripts/relay-slapd" stop "$out/relay/ldap" >/dev/null 2>&1 || true
