@@ -123,6 +123,15 @@ AuditCheckpoint AuditLog::checkpoint(Signer& audit_key, Time now) {
   return c;
 }
 
+bool AuditLog::signed_by(const AuditCheckpoint& c, const PublicKey& audit_key) {
+  der::Reader top(c.der);
+  der::Reader s = top.enter_sequence("AuditCheckpoint");
+  const der::Element content = s.read(der::kSequence, "content");
+  const SignatureAlgorithm algorithm = read_algorithm_identifier(s, "signatureAlgorithm");
+  const BytesView signature = s.read_bit_string_bytes("signature");
+  return verify_signature(audit_key, algorithm, content.whole, signature);
+}
+
 AuditCheckpoint AuditLog::parse_checkpoint(BytesView der) {
   der::Reader top(der);
   der::Reader s = top.enter_sequence("AuditCheckpoint");
@@ -164,14 +173,7 @@ AuditLog::Verification AuditLog::verify(const PublicKey& audit_key, const std::v
   }
   all.insert(all.end(), exported.begin(), exported.end());
   for (const AuditCheckpoint& c : all) {
-    der::Reader top(c.der);
-    der::Reader s = top.enter_sequence("AuditCheckpoint");
-    const der::Element content = s.read(der::kSequence, "content");
-    const SignatureAlgorithm algorithm = read_algorithm_identifier(s, "signatureAlgorithm");
-    const BytesView signature = s.read_bit_string_bytes("signature");
-    if (!verify_signature(audit_key, algorithm, content.whole, signature)) {
-      return fail("checkpoint at entry " + std::to_string(c.sequence) + " is not signed by the audit key");
-    }
+    if (!signed_by(c, audit_key)) return fail("checkpoint at entry " + std::to_string(c.sequence) + " is not signed by the audit key");
   }
   std::map<std::int64_t, Bytes> expected;
   for (const AuditCheckpoint& c : all) expected[c.sequence] = c.head;

@@ -23,6 +23,7 @@
 #include "hanko/offline/custody.h"
 #include "hanko/offline/database_key.h"
 #include "hanko/offline/people.h"
+#include "hanko/offline/reconcile.h"
 
 namespace hanko::offline {
 
@@ -31,27 +32,14 @@ namespace {
 namespace fs = std::filesystem;
 using backup::BackupError;
 
-std::string operator_of(const po::variables_map& vm) {
-  return vm.count("operator") ? vm["operator"].as<std::string>() : "unidentified operator";
-}
-
 // The backup key rebuilt from custodians' shares (--backup-share, --backup-passphrase-fd).
 hsm::Secret backup_key_from_quorum(const po::variables_map& vm, std::string* set_id = nullptr) {
   if (!vm.count("backup-share")) throw UsageError("the backup key's custodians must present their shares (--backup-share)");
   Quorum quorum;
-  for (const std::string& file : vm["backup-share"].as<std::vector<std::string>>()) {
-    const Bytes share = read_share_file(file);
-    const ShareHeader header = read_share_header(share);
-    hsm::Secret passphrase = vm.count("backup-passphrase-fd")
-                                 ? hsm::read_secret_from_fd(vm["backup-passphrase-fd"].as<int>())
-                                 : hsm::prompt_secret("Backup-key passphrase of custodian " + header.custodian + ": ");
-    quorum.present(share, passphrase);
-    if (set_id) *set_id = to_hex(header.set_id);
-    std::cerr << "backup-key share of custodian '" << header.custodian << "' accepted (" << quorum.present_count() << " of "
-              << quorum.threshold() << ")";
-    if (quorum.still_needed() > 0) std::cerr << "; " << quorum.still_needed() << " more needed";
-    std::cerr << "\n";
-  }
+  const auto files = vm["backup-share"].as<std::vector<std::string>>();
+  present_shares(quorum, files, vm.count("backup-passphrase-fd") ? std::optional<int>(vm["backup-passphrase-fd"].as<int>()) : std::nullopt,
+                 "backup-key ");
+  if (set_id && !files.empty()) *set_id = to_hex(read_share_header(read_share_file(files.back())).set_id);
   if (quorum.still_needed() > 0) {
     throw CustodyError("the backup key needs " + std::to_string(quorum.still_needed()) + " more custodian share(s) (" +
                        std::to_string(quorum.present_count()) + " of " + std::to_string(quorum.threshold()) + " present)");
@@ -63,7 +51,9 @@ hsm::Secret backup_key_from_quorum(const po::variables_map& vm, std::string* set
 
 void add_backup_quorum_options(po::options_description& o) {
   o.add_options()("backup-share", po::value<std::vector<std::string>>(), "a backup-key custodian's sealed share; repeat until the quorum is present")(
-      "backup-passphrase-fd", po::value<int>(), "read the backup-key custodians' passphrases from this descriptor, one a line");
+      "backup-passphrase-fd", po::value<int>(),
+      "read the backup-key custodians' passphrases from this descriptor, one a line: those of the presented shares in their order, "
+      "or at backup-setup --custodian the new ones in the order of the custodians (default: the terminal)");
 }
 
 void add_state_option(po::options_description& o) {
@@ -198,6 +188,7 @@ void cmd_backup_setup(const po::variables_map& vm) {
   }
   {
     sql::Transaction txn(store.db());
+    store.clear_follow_up("backup-key");
     store.audit().append({"backup.setup", "success", actor, "security officer",
                           "trusted wrapping key '" + std::string(backup::kWrapKeyLabel) + "' and MAC key in token '" + config.token +
                               "', backup key share set " + set_id +
@@ -237,7 +228,9 @@ void cmd_backup(const po::variables_map& vm) {
   if (!fs::exists(store.dir() / backup::kBackupKeyFile)) {
     throw PolicyError("no backup key in this CA yet; run 'hanko-offline backup-setup' first");
   }
-  const fs::path set = vm.count("out") ? fs::path(vm["out"].as<std::string>()) : fs::path(vm["to"].as<std::string>()) / dated_name(time);
+  fs::path set = vm.count("out") ? fs::path(vm["out"].as<std::string>()) : fs::path(vm["to"].as<std::string>()) / dated_name(time);
+  // Two daily sets within one second get the same dated name: the second one takes a suffix.
+  for (int n = 2; vm.count("to") && fs::exists(set) && n < 100; ++n) set = fs::path(vm["to"].as<std::string>()) / (dated_name(time) + "-" + std::to_string(n));
   if (fs::exists(set)) throw UsageError("'" + set.string() + "' already exists; backup sets are never overwritten");
   if (!set.parent_path().empty()) fs::create_directories(set.parent_path());
   const fs::path partial = set.parent_path() / ("." + set.filename().string() + ".partial");
@@ -308,8 +301,9 @@ void cmd_backup(const po::variables_map& vm) {
     manifest.ca_subject = pki::parse_certificate(store.generation(1).certificate)->subject.to_string();
     manifest.ca_fingerprint = ca_fingerprint(store);
     const std::string key_file = read_text_file(store.dir() / backup::kBackupKeyFile, 4096);
-    const std::size_t at = key_file.find("set ");
-    manifest.backup_key_set = at == std::string::npos ? "-" : key_file.substr(at + 4, key_file.find('\n', at) - at - 4);
+    // The record line "set <id>", not the words "share set" of the comment above it.
+    const std::size_t at = key_file.find("\nset ");
+    manifest.backup_key_set = at == std::string::npos ? "-" : key_file.substr(at + 5, key_file.find('\n', at + 1) - at - 5);
     manifest.audit_sequence = head ? head->sequence : 0;
     manifest.audit_head = head ? head->hash : Bytes(32);
     const std::string text = manifest.serialize();
@@ -374,11 +368,77 @@ std::vector<backup::DestructionNotice> destruction_notices(const po::variables_m
   return out;
 }
 
+// "3 days 4 hours" for what the custodians read before they bring a set back.
+std::string age_text(pki::Time then, pki::Time at) {
+  const std::int64_t s = std::chrono::duration_cast<std::chrono::seconds>(at - then).count();
+  if (s < 0) return "in the future of this clock";
+  const std::int64_t days = s / 86400, hours = (s % 86400) / 3600, minutes = (s % 3600) / 60;
+  if (days > 0) return std::to_string(days) + " day(s) " + std::to_string(hours) + " hour(s) old";
+  if (hours > 0) return std::to_string(hours) + " hour(s) " + std::to_string(minutes) + " minute(s) old";
+  return std::to_string(minutes) + " minute(s) old";
+}
+
+// Sets of the same CA beside this one (the medium's other dated sets), newer than it. Their
+// manifests are not authenticated yet: they can only make the restore more careful.
+std::vector<std::pair<fs::path, pki::Time>> newer_sets_beside(const fs::path& set, const backup::Manifest& manifest) {
+  std::vector<std::pair<fs::path, pki::Time>> out;
+  const fs::path self = fs::absolute(set).lexically_normal();
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(self.parent_path(), ec)) {
+    if (!e.is_directory() || e.path() == self || !fs::exists(e.path() / "manifest.txt")) continue;
+    try {
+      const backup::Manifest other = backup::Manifest::parse(read_text_file(e.path() / "manifest.txt", 4u << 20));
+      if (other.ca_fingerprint == manifest.ca_fingerprint && other.created > manifest.created) out.emplace_back(e.path(), other.created);
+    } catch (const std::exception&) {
+      // Not a set, or a damaged one: nothing it says counts.
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  return out;
+}
+
 void cmd_restore(const po::variables_map& vm) {
   const fs::path set = vm["backup"].as<std::string>();
   const fs::path state = vm["state"].as<std::string>();
+  const std::int64_t skip = vm["crl-number-skip"].as<std::int64_t>();
+  if (skip < 1 || skip > 1'000'000'000'000) {
+    throw UsageError("--crl-number-skip must be at least 1 (the lost signer may have signed lists after the backup, and a number "
+                     "is never used twice nor goes back, RFC 5280 5.2.3) and at most 10^12 (numbers must stay far below the "
+                     "signer's limit of 2^63 for the CA's whole life)");
+  }
+  if (vm.count("evidence") && vm.count("no-evidence")) throw UsageError("give --evidence DIR or --no-evidence, not both");
+  if (!vm.count("evidence") && !vm.count("no-evidence")) {
+    throw UsageError("a backup is older than the CA it saves: give the lost signer's evidence with --evidence DIR (the relay's "
+                     "result bundles, state/archive/*.hkb, and its published lists, *.crl), or confirm that there is none with "
+                     "--no-evidence (revocations made after the backup are then lost)");
+  }
+  std::vector<fs::path> evidence;
+  if (vm.count("evidence")) {
+    for (const std::string& d : vm["evidence"].as<std::vector<std::string>>()) evidence.emplace_back(d);
+  }
   CaStore::check_can_create(state);
   const pki::Time time = now();
+  // 0. What the set is, before anyone presents a share: its date, its age, how far its log goes.
+  {
+    backup::Manifest claimed;
+    try {
+      claimed = backup::read_checked_without_mac(set);
+    } catch (const std::exception& e) {
+      throw BackupError(std::string("backup set refused, nothing was restored: ") + e.what());
+    }
+    std::cerr << "backup set " << fs::absolute(set).lexically_normal().filename().string() << " of CA '" << claimed.ca_subject
+              << "'\n  taken " << pki::format_time(claimed.created) << " (" << age_text(claimed.created, time)
+              << "); its audit log ends at entry " << claimed.audit_sequence << "\n";
+    const auto newer = newer_sets_beside(set, claimed);
+    if (!newer.empty()) {
+      std::cerr << "  a NEWER set of this CA lies beside it: " << newer.front().first.filename().string() << ", taken "
+                << pki::format_time(newer.front().second) << "\n";
+      if (!vm.count("older-set")) {
+        throw PolicyError("a newer backup set of this CA lies beside this one (" + newer.front().first.string() +
+                          "); restore the newest set, or confirm this older one with --older-set");
+      }
+    }
+  }
   // 1. The set, checked completely before anything is written.
   const hsm::Secret backup_key = backup_key_from_quorum(vm);
   backup::Manifest manifest;
@@ -425,10 +485,20 @@ void cmd_restore(const po::variables_map& vm) {
       if (destroyed(k) && k.role == "audit") throw PolicyError("the audit key '" + k.label + "' was destroyed (R8)");
     }
 
-    // 3. The token: fresh, or holding nothing but keys of this very CA.
+    // 3. What the lost signer did after the backup, from its evidence: shown, then approved.
+    const Reconciliation reconciliation = Reconciliation::examine(*store, evidence, [](const std::string& line) { std::cerr << line << "\n"; });
+    if (!evidence.empty() && !reconciliation.found_anything()) {
+      throw PolicyError("no result bundle (*.hkb) or list (*.crl) of this CA was found in the evidence folder(s); give the folder the "
+                        "relay operator copied (its state/archive/ and repository), or confirm with --no-evidence");
+    }
+    const auto skip_u = static_cast<std::uint64_t>(skip);
+    std::cerr << reconciliation.summary(skip_u);
+    approve(vm, "Restore this set and take in the evidence as shown?", "restore");
+
+    // 4. The token: fresh. Keys of this CA already in it mean a second signer of one CA (the
+    // primary's own token, or an earlier restore), which would sign lists the other also signs.
     token = std::make_unique<TokenAccess>(config.module, config.token, obtain_user_pin(vm), true);
     hsm::Session& session = *token->session;
-    std::set<std::string> already;
     for (const std::string& label : session.key_labels()) {
       const auto k = std::find_if(manifest.keys.begin(), manifest.keys.end(), [&](const backup::KeyRecord& r) { return r.label == label; });
       const std::optional<hsm::KeyPair> pair = session.find_key_pair(label);
@@ -437,7 +507,9 @@ void cmd_restore(const po::variables_map& vm) {
         throw PolicyError("token '" + config.token + "' already holds key '" + label +
                           "', which is not a key of this CA: it belongs to another CA. Restore onto a fresh token (token-init)");
       }
-      already.insert(label);
+      throw PolicyError("token '" + config.token + "' already holds key '" + label +
+                        "' of this very CA: two signers of one CA would sign different lists with the same numbers. Restore onto a "
+                        "fresh token (token-init); if an earlier restore into it was interrupted, initialise it again first");
     }
     const CK_OBJECT_HANDLE unwrap = session.create_unwrapping_key(backup::kUnwrapKeyLabel, backup_key, false);
     std::vector<std::string> restored, skipped;
@@ -446,7 +518,6 @@ void cmd_restore(const po::variables_map& vm) {
         skipped.push_back(k.label);
         continue;
       }
-      if (already.count(k.label)) continue;
       const Bytes wrapped = read_file(set / k.file, 1 << 20);
       hsm::KeyPair pair;
       try {
@@ -469,15 +540,29 @@ void cmd_restore(const po::variables_map& vm) {
     }
     session.destroy_object(unwrap);
 
-    // 4. The CA continues: lists signed after the backup may have used numbers the set does not
-    // know, so every list's counter moves forward; destroyed keys stay destroyed.
-    const std::int64_t skip = vm["crl-number-skip"].as<std::int64_t>();
+    // 5. The CA continues: what the evidence proves is taken in, every list continues above every
+    // number seen (plus the margin for what no evidence shows); destroyed keys stay destroyed.
     {
       sql::Transaction txn(store->db());
       for (const backup::KeyRecord& k : manifest.keys) {
         if (destroyed(k) && k.role == "ca") store->set_generation_status(k.generation, GenerationStatus::kDestroyed);
       }
-      store->db().prepare("UPDATE crl_numbers SET last = last + ?1").bind(1, skip).run();
+      reconciliation.apply(*store, skip_u);
+      // What is still to do here: status shows it until the command that does it clears it.
+      const std::string when = pki::format_time(time), taken = pki::format_time(manifest.created);
+      store->set_follow_up("backup-key", "restored on " + when + " into token '" + config.token +
+                                             "', which holds no backup key yet: the next 'backup' fails until the security officer and "
+                                             "the backup key's custodians run 'hanko-offline backup-setup --backup-share ...' (the same "
+                                             "backup key, so every earlier set stays usable)");
+      if (!reconciliation.examined_evidence()) {
+        store->set_follow_up("restore-evidence", "restored on " + when + " from a set taken " + taken +
+                                                     " without the lost signer's evidence (--no-evidence): certificates it issued, "
+                                                     "revocations it made and batches it processed after that are unknown to this CA");
+      } else if (const std::string missing = reconciliation.missing_sequences(); !missing.empty()) {
+        store->set_follow_up("restore-evidence", "restored on " + when + " with result bundles " + missing +
+                                                     " of the lost signer missing from the evidence: what they carried (certificates, "
+                                                     "revocations, batches) is unknown to this CA");
+      }
       std::string details = "from set '" + fs::absolute(set).filename().string() + "' (audit entry " +
                             std::to_string(manifest.audit_sequence) + ") into token '" + config.token + "': keys ";
       for (const std::string& l : restored) details += "'" + l + "' ";
@@ -485,7 +570,7 @@ void cmd_restore(const po::variables_map& vm) {
         details += "; destroyed, not restored: ";
         for (const std::string& l : skipped) details += "'" + l + "' ";
       }
-      details += "; CRL numbers advanced by " + std::to_string(skip);
+      details += "; " + reconciliation.audit_details(skip_u);
       store->audit().append({"backup.restore", "success", operator_of(vm), "CA administrator", details}, time);
       store->record_time(time);
       txn.commit();
@@ -510,12 +595,18 @@ void cmd_restore(const po::variables_map& vm) {
       store = std::make_unique<CaStore>(partial);  // proves the new key opens it
     }
     store->write_identity_file();
+    std::vector<std::string> to_do = store->follow_ups();
+    for (std::string& w : unheld_roles(*store)) to_do.push_back(std::move(w));
     store.reset();
     backup::publish_folder(partial, state);
     std::cout << "restored CA '" << manifest.ca_subject << "' into " << state.string() << " with token '" << config.token << "': "
               << restored.size() << " keys unwrapped";
     if (!skipped.empty()) std::cout << ", " << skipped.size() << " destroyed key(s) refused";
-    std::cout << "; audit log verifies (" << v.entries << " entries); CRL numbers advanced by " << skip << "\n";
+    std::cout << "; audit log verifies (" << v.entries << " entries); " << reconciliation.audit_details(skip_u) << "\n";
+    if (!to_do.empty()) {
+      std::cout << "still to do at this site ('status' shows it until done):\n";
+      for (const std::string& t : to_do) std::cout << "  - " << t << "\n";
+    }
   } catch (...) {
     for (const hsm::KeyPair& k : created) {
       try {
@@ -656,8 +747,14 @@ std::vector<Command> backup_commands() {
              "state", po::value<std::string>()->required(), "new CA state folder")(
              "token", po::value<std::string>()->required(), "label of the fresh token (token-init)")(
              "destroyed", po::value<std::vector<std::string>>(), "a key destruction notice (also read: *.destroyed beside the set)")(
+             "evidence", po::value<std::vector<std::string>>(),
+             "a folder of the lost signer's evidence: result bundles (*.hkb, the relay's state/archive/) and published lists "
+             "(*.crl); searched recursively; repeatable")(
+             "no-evidence", "confirm that no evidence exists: revocations, certificates and batches after the backup are then lost")(
+             "older-set", "confirm restoring this set although a newer set of the CA lies beside it")(
+             "yes", "approve the summary without a terminal prompt (scripted ceremonies)")(
              "crl-number-skip", po::value<std::int64_t>()->default_value(1000000),
-             "advance every list's CRL number by this much (lists signed after the backup must never be reused)")(
+             "margin (at least 1) above the highest CRL number the set or the evidence knows, for lists no evidence shows")(
              "encrypt-database", "encrypt the restored CA database (R42) when the set's was not; an encrypted set is always restored encrypted")(
              "operator", po::value<std::string>(), "who runs this command (recorded in the audit log)");
        },

@@ -10,6 +10,8 @@
 #include <sstream>
 #include <thread>
 
+#include "hanko/offline/people.h"
+
 namespace hanko::offline {
 
 using namespace hanko::pki;
@@ -736,8 +738,32 @@ Bytes encode_certificate_pair(const CrossPair& pair) {
   return std::move(w).take();
 }
 
-std::vector<std::string> Ca::warnings(Time now) {
+std::uint64_t Ca::next_crl_number(const std::string& scope) {
+  const auto [sequence, earlier] = number_sequence(scope, coverage_of(parse_scope(scope), m_store.config()));
+  return m_store.peek_crl_number(sequence, earlier);
+}
+
+std::vector<std::string> unheld_roles(CaStore& store) {
   std::vector<std::string> out;
+  // R50: a role nobody holds is work nobody can do (once people are registered at all).
+  PeopleRegistry people(store.db());
+  const std::vector<Person> everyone = people.list();
+  if (!everyone.empty()) {
+    for (const auto& [role, work] : {std::pair{Role::kCaAdministrator, "key operations"}, std::pair{Role::kManager, "approving key operations"},
+                                     std::pair{Role::kAuditor, "audit-verify and audit-export"}}) {
+      const Role needed = role;  // structured bindings cannot be captured before C++20's P1091 (clang 14)
+      if (std::none_of(everyone.begin(), everyone.end(), [&](const Person& p) { return p.holds(needed); })) {
+        out.push_back(std::string("nobody holds the role of ") + role_title(role) + " (" + role_name(role) + "), so " + work +
+                      " cannot be done; enrol one with 'hanko-offline role-enrol' (the custodians' quorum)");
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> Ca::warnings(Time now) {
+  std::vector<std::string> out = m_store.follow_ups();
+  for (std::string& w : unheld_roles(m_store)) out.push_back(std::move(w));
   try {
     const KeyGeneration g = m_store.current_generation();
     const Certificate cert = parse_certificate(g.certificate).value();

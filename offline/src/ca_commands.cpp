@@ -12,6 +12,7 @@
 #include "hanko/offline/ca.h"
 #include "hanko/offline/ca_keys.h"
 #include "hanko/offline/command.h"
+#include "hanko/offline/custody.h"
 #include "hanko/offline/database_key.h"
 #include "hanko/offline/people.h"
 #include "hanko/offline/repository.h"
@@ -30,16 +31,12 @@ std::vector<Profile> load_profiles(const CaStore& store) {
   return parse_profiles(read_text_file(store.dir() / "profiles.conf", 1 << 20));
 }
 
-// Opens the state, checks the clock against it (the signer never signs with a clock set back).
-std::string operator_of(const po::variables_map& vm) {
-  return vm.count("operator") ? vm["operator"].as<std::string>() : "unidentified operator";
-}
-
 // A key operation (R51): who runs it and which manager approves, proven before anything is done.
 struct KeyOperation {
   const char* what;
 };
 
+// Opens the state, checks the clock against it (the signer never signs with a clock set back).
 struct Opened {
   CaStore store;
   Ca ca;
@@ -78,6 +75,7 @@ nlohmann::ordered_json status_object(CaStore& store, Ca& ca, pki::Time time) {
   for (const StoredCrl& l : store.latest_crls(time, CaStore::ListContent::kWithoutDer)) {
     j["lists"].push_back({{"scope", l.scope},
                           {"number", l.number},
+                          {"next_number", ca.next_crl_number(l.scope)},
                           {"this_update", pki::format_time_rfc3339(l.this_update)},
                           {"next_due", pki::format_time_rfc3339(l.this_update + std::chrono::hours(store.config().crl_interval_hours))},
                           {"next_update", pki::format_time_rfc3339(l.next_update)}});
@@ -481,7 +479,9 @@ void print_status_text(const nlohmann::ordered_json& j, bool signed_copy) {
               << g.value("certificates", 0) << ", revoked " << g.value("revoked", 0) << ", partitions " << g.value("partitions", 0) << "\n";
   }
   for (const auto& l : j["lists"]) {
-    std::cout << "  list " << l.value("scope", "?") << " #" << l.value("number", 0) << " next due " << readable_time(l.value("next_due", "?"))
+    std::cout << "  list " << l.value("scope", "?") << " #" << l.value("number", 0);
+    if (l.contains("next_number")) std::cout << " (the next is #" << l.value("next_number", 0) << ")";
+    std::cout << " next due " << readable_time(l.value("next_due", "?"))
               << ", expires " << readable_time(l.value("next_update", "?")) << "\n";
   }
   for (const auto& w : j["warnings"]) std::cout << "  WARNING: " << w.get<std::string>() << "\n";
@@ -578,6 +578,62 @@ void cmd_publish(const po::variables_map& vm) {
             << (opened ? " (fingerprints page signed)" : " (fingerprints page not signed: --sign signs it with the transport key)") << "\n";
 }
 
+// R50/R41: a role nobody holds (after a restore, or when its holder leaves) is enrolled under the
+// custodians' quorum (the token's PIN) and, while both roles are held, by the security officer with
+// a manager's approval; when one of them is missing, the quorum alone is what remains, and the
+// audit log says so.
+void cmd_role_enrol(const po::variables_map& vm) {
+  Opened o(vm);
+  const std::string name = vm["person"].as<std::string>();
+  if (name.empty() || name.size() > 64 || name.find_first_of("\t\n\r") != std::string::npos) {
+    throw UsageError("--person must be a name of 1-64 characters without tabs or line breaks");
+  }
+  std::vector<Role> roles;
+  for (const std::string& r : vm["role"].as<std::vector<std::string>>()) {
+    const std::optional<Role> role = parse_role(r);
+    if (!role || *role == Role::kCustodian) {
+      throw UsageError("'" + r + "' is not a role to enrol (ca-admin, ra-operator, auditor, security-officer, manager, witness; "
+                       "custodians receive shares: shares-reissue)");
+    }
+    if (std::find(roles.begin(), roles.end(), *role) == roles.end()) roles.push_back(*role);
+  }
+  PeopleRegistry registry(o.store.db());
+  const std::vector<Person> everyone = registry.list();
+  const auto held = [&](Role r) { return std::any_of(everyone.begin(), everyone.end(), [&](const Person& p) { return p.holds(r); }); };
+  const std::optional<Person> existing = registry.find(name);
+  if (existing && !vm.count("replace")) {
+    throw PolicyError(name + " is already registered as " + roles_text(existing->roles) + "; to change their roles or passphrase, add --replace");
+  }
+  check_separation_of_duties(name, roles);
+  std::string actor;
+  if (held(Role::kSecurityOfficer) && held(Role::kManager)) {
+    actor = authorize(o.store, vm, Role::kSecurityOfficer, "enrolling a role holder");
+  } else {
+    actor = operator_of(vm) + " with the custodians' quorum alone (nobody held the role of " +
+            (held(Role::kSecurityOfficer) ? "operations manager" : "security officer") + ")";
+  }
+  // The custodians' quorum opens the token: without it nobody is enrolled.
+  CaKeys keys = open_keys(o.store, vm);
+  const std::string prompt = "New passphrase of " + name + ": ";
+  hsm::Secret passphrase = obtain_new_secret(vm, "new-passphrase-fd", prompt.c_str());
+  check_passphrase_rule(passphrase.view(), name);
+  CryptoPP::AutoSeededRandomPool rng;
+  Bytes salt(16);
+  rng.GenerateBlock(salt.data(), salt.size());
+  const Credential credential = Credential::make(passphrase, salt);
+  {
+    sql::Transaction txn(o.store.db());
+    registry.enrol(name, roles, credential, o.time);
+    o.store.audit().append({"role.enrol", "success", actor, "security officer",
+                            name + " as " + roles_text(roles) + (existing ? " (replacing " + roles_text(existing->roles) + ")" : "")},
+                           o.time);
+    o.store.record_time(o.time);
+    txn.commit();
+  }
+  checkpoint(o, keys);
+  std::cout << name << " enrolled as " << roles_text(roles) << (existing ? " (was " + roles_text(existing->roles) + ")" : "") << "\n";
+}
+
 void cmd_ra_register(const po::variables_map& vm) {
   Opened o(vm);
   const std::string name = vm["name"].as<std::string>();
@@ -607,18 +663,6 @@ void cmd_ra_register(const po::variables_map& vm) {
 }
 
 // The operator approves what the summary shows: on the terminal, or with --yes in a script.
-void approve(const po::variables_map& vm, const std::string& question) {
-  if (vm.count("yes")) return;
-  std::FILE* tty = std::fopen("/dev/tty", "r+");
-  if (!tty) throw UsageError("nobody to approve the batch (no terminal); read the summary and rerun with --yes");
-  std::fprintf(tty, "%s Type 'sign' to approve: ", question.c_str());
-  std::fflush(tty);
-  char answer[16] = {};
-  const bool read = std::fgets(answer, sizeof answer, tty) != nullptr;
-  std::fclose(tty);
-  if (!read || std::string(answer).rfind("sign", 0) != 0) throw PolicyError("not approved; nothing was signed");
-}
-
 // The request batch inside a request bundle signed by a trusted relay key, or a bare batch file.
 Bytes request_batch_bytes(const po::variables_map& vm) {
   const std::string path = vm["in"].as<std::string>();
@@ -1026,6 +1070,18 @@ std::vector<Command> ca_commands() {
          o.add_options()("state", po::value<std::string>()->required(), "CA state folder");
        },
        cmd_profiles},
+      {"role-enrol", "enrol a person in a role, or replace a holder (log inspector after a restore; R41, R50)",
+       [](po::options_description& o) {
+         add_state(o);
+         add_pin_option(o);
+         add_approval_options(o);
+         o.add_options()("person", po::value<std::string>()->required(), "the person's name")(
+             "role", po::value<std::vector<std::string>>()->required(), "ca-admin, ra-operator, auditor (log inspector), "
+             "security-officer, manager or witness; repeatable")(
+             "replace", "replace the roles and passphrase of a person already registered")(
+             "new-passphrase-fd", po::value<int>(), "read the person's new passphrase from this descriptor (default: the terminal, twice)");
+       },
+       cmd_role_enrol},
       {"ra-register", "register an RA operator's public key (items must be signed with it)",
        [](po::options_description& o) {
          add_state(o);

@@ -300,6 +300,12 @@ CaStore::CaStore(fs::path dir) : m_dir(std::move(dir)), m_lock(m_dir / "lock", "
     m_audit = std::make_unique<AuditLog>(*m_db, m_config.system_name);
     // Added after schema 1 without changing it: states made before simply gain the table.
     m_db->exec("CREATE TABLE IF NOT EXISTS batch_results (batch_id TEXT PRIMARY KEY, result BLOB NOT NULL)");
+    // Revocations a restore took in from the lost signer's lists for certificates no evidence
+    // holds (issue 27). NULL generation, kind or partition: unknown, so every list of that wider
+    // scope carries the entry; NULL not_after: kept for ever.
+    m_db->exec("CREATE TABLE IF NOT EXISTS revocations_without_certificate (serial BLOB PRIMARY KEY, generation INTEGER, "
+               "kind TEXT, partition TEXT, not_after INTEGER, revoked_at INTEGER NOT NULL, reason INTEGER, invalidity INTEGER, "
+               "source TEXT NOT NULL)");
     sql::Statement version = m_db->prepare("SELECT value FROM meta WHERE key = 'schema'");
     if (!version.step() || version.text(0) != std::to_string(kSchemaVersion)) {
       throw sql::Error("unknown schema version", SQLITE_CORRUPT);
@@ -429,6 +435,13 @@ void CaStore::set_generation_status(int number, GenerationStatus status) {
 
 // ----- certificates --------------------------------------------------------------------------
 
+CaStore::SerialState CaStore::serial_state(const pki::Serial& serial) {
+  sql::Statement s = m_db->prepare("SELECT revoked_at IS NOT NULL FROM certificates WHERE serial = ?1");
+  s.bind(1, serial.magnitude());
+  if (!s.step()) return SerialState::kUnknown;
+  return s.integer(0) ? SerialState::kRevoked : SerialState::kValid;
+}
+
 bool CaStore::serial_exists(const pki::Serial& serial) {
   sql::Statement s = m_db->prepare("SELECT 1 FROM certificates WHERE serial = ?1");
   s.bind(1, serial.magnitude());
@@ -451,6 +464,7 @@ std::optional<pki::Serial> CaStore::valid_for_subject(BytesView subject_der, pki
 }
 
 void CaStore::insert(const CertificateRecord& r) {
+  m_newest_partition.clear();
   sql::Statement s = m_db->prepare(
       "INSERT INTO certificates VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
   s.bind(1, r.serial.magnitude())
@@ -544,16 +558,18 @@ void CaStore::for_each_certificate(const CertificateFilter& f, const std::functi
 
 std::string CaStore::assign_partition(int generation, const std::string& group, const std::map<std::string, int>& pending) {
   if (!group.empty()) return group;
-  sql::Statement s = m_db->prepare(
-      "SELECT partition, COUNT(*) FROM certificates WHERE generation = ?1 AND kind = 'subscriber' AND partition GLOB 'CRL[0-9]*' "
-      "GROUP BY partition ORDER BY CAST(SUBSTR(partition, 4) AS INTEGER) DESC LIMIT 1");
-  s.bind(1, generation);
-  int newest = 1;
-  std::int64_t count = 0;
-  if (s.step()) {
-    newest = std::stoi(s.text(0).substr(3));
-    count = s.integer(1);
+  auto cached = m_newest_partition.find(generation);
+  if (cached == m_newest_partition.end()) {
+    sql::Statement s = m_db->prepare(
+        "SELECT partition, COUNT(*) FROM certificates WHERE generation = ?1 AND kind = 'subscriber' AND partition GLOB 'CRL[0-9]*' "
+        "GROUP BY partition ORDER BY CAST(SUBSTR(partition, 4) AS INTEGER) DESC LIMIT 1");
+    s.bind(1, generation);
+    std::pair<int, std::int64_t> found{1, 0};
+    if (s.step()) found = {std::stoi(s.text(0).substr(3)), s.integer(1)};
+    cached = m_newest_partition.emplace(generation, found).first;
   }
+  int newest = cached->second.first;
+  std::int64_t count = cached->second.second;
   // Partitions planned in this batch beyond the newest recorded one.
   for (const auto& [name, planned] : pending) {
     if (name.rfind("CRL", 0) != 0 || name.size() < 4 || name.find_first_not_of("0123456789", 3) != std::string::npos) continue;
@@ -570,7 +586,9 @@ std::string CaStore::assign_partition(int generation, const std::string& group, 
 
 std::vector<std::string> CaStore::partitions(int generation) {
   sql::Statement s = m_db->prepare(
-      "SELECT DISTINCT partition FROM certificates WHERE generation = ?1 AND kind = 'subscriber' ORDER BY partition");
+      "SELECT partition FROM certificates WHERE generation = ?1 AND kind = 'subscriber' UNION "
+      "SELECT partition FROM revocations_without_certificate WHERE generation = ?1 AND kind = 'subscriber' AND partition IS NOT NULL "
+      "ORDER BY partition");
   s.bind(1, generation);
   std::vector<std::string> out;
   while (s.step()) out.push_back(s.text(0));
@@ -585,6 +603,22 @@ sql::Statement revoked_query(sql::Database& db, const char* columns, const CaSto
   if (c.kind == CaStore::ListKind::kPartition) text += " AND kind = 'subscriber'";
   if (c.kind == CaStore::ListKind::kPartition && c.partition) text += " AND partition = ?3";
   if (c.kind == CaStore::ListKind::kArl) text += " AND kind != 'subscriber'";
+  // Revocations taken in without their certificate: what is unknown of them widens, never
+  // narrows, the lists that carry them (a serial too many on a list harms nobody; one missing
+  // un-revokes). The second table is read only when it holds anything.
+  if (sql::Statement any = db.prepare("SELECT 1 FROM revocations_without_certificate LIMIT 1"); any.step()) {
+    std::string more = " FROM revocations_without_certificate WHERE (not_after IS NULL OR not_after >= ?1)";
+    if (c.generation) more += " AND (generation IS NULL OR generation = ?2)";
+    if (c.kind == CaStore::ListKind::kPartition) more += " AND (kind IS NULL OR kind = 'subscriber')";
+    if (c.kind == CaStore::ListKind::kPartition && c.partition) more += " AND (partition IS NULL OR partition = ?3)";
+    if (c.kind == CaStore::ListKind::kArl) more += " AND (kind IS NULL OR kind != 'subscriber')";
+    const std::string cols = columns;
+    if (cols == "COUNT(*)") {
+      text = "SELECT (SELECT COUNT(*)" + text.substr(text.find(" FROM ")) + ") + (SELECT COUNT(*)" + more + ")";
+    } else {
+      text += " UNION ALL SELECT " + cols + more;
+    }
+  }
   sql::Statement s = db.prepare(text.c_str());
   s.bind(1, seconds(now));
   if (c.generation) s.bind(2, *c.generation);
@@ -618,10 +652,16 @@ std::uint64_t CaStore::reserve_crl_number(const std::string& scope, const std::s
   sql::Transaction txn(*m_db);
   // A new sequence that takes over from older ones starts above all of them: numbers of one scope
   // only rise (RFC 5280 5.2.3).
+  // A restore sets a floor (crl_number_floor): a sequence the set did not know may have been
+  // used by the lost signer, so it too starts above every number seen.
   if (continue_from.empty()) {
-    m_db->prepare("INSERT OR IGNORE INTO crl_numbers VALUES (?1, 0)").bind(1, scope).run();
+    m_db->prepare("INSERT OR IGNORE INTO crl_numbers VALUES (?1, (SELECT COALESCE(MAX(CAST(value AS INTEGER)), 0) FROM meta "
+                  "WHERE key = 'crl_number_floor'))")
+        .bind(1, scope)
+        .run();
   } else {
-    m_db->prepare("INSERT OR IGNORE INTO crl_numbers VALUES (?1, (SELECT COALESCE(MAX(last), 0) FROM crl_numbers WHERE scope GLOB ?2))")
+    m_db->prepare("INSERT OR IGNORE INTO crl_numbers VALUES (?1, MAX((SELECT COALESCE(MAX(last), 0) FROM crl_numbers WHERE scope GLOB ?2), "
+                  "(SELECT COALESCE(MAX(CAST(value AS INTEGER)), 0) FROM meta WHERE key = 'crl_number_floor')))")
         .bind(1, scope)
         .bind(2, continue_from)
         .run();
@@ -634,6 +674,30 @@ std::uint64_t CaStore::reserve_crl_number(const std::string& scope, const std::s
   s.reset();
   txn.commit();
   return number;
+}
+
+std::uint64_t CaStore::peek_crl_number(const std::string& scope, const std::string& continue_from) {
+  sql::Statement s = m_db->prepare(
+      "SELECT COALESCE((SELECT last FROM crl_numbers WHERE scope = ?1), MAX((SELECT COALESCE(MAX(last), 0) FROM crl_numbers "
+      "WHERE ?2 != '' AND scope GLOB ?2), (SELECT COALESCE(MAX(CAST(value AS INTEGER)), 0) FROM meta WHERE key = 'crl_number_floor')))");
+  s.bind(1, scope).bind(2, continue_from);
+  s.step();
+  return static_cast<std::uint64_t>(s.integer(0)) + 1;
+}
+
+void CaStore::set_follow_up(const std::string& key, const std::string& text) {
+  m_db->prepare("INSERT OR REPLACE INTO meta VALUES (?1, ?2)").bind(1, "follow-up:" + key).bind(2, text).run();
+}
+
+void CaStore::clear_follow_up(const std::string& key) {
+  m_db->prepare("DELETE FROM meta WHERE key = ?1").bind(1, "follow-up:" + key).run();
+}
+
+std::vector<std::string> CaStore::follow_ups() {
+  sql::Statement s = m_db->prepare("SELECT value FROM meta WHERE key GLOB 'follow-up:*' ORDER BY key");
+  std::vector<std::string> out;
+  while (s.step()) out.push_back(s.text(0));
+  return out;
 }
 
 void CaStore::store_crl(const StoredCrl& crl) {
@@ -687,6 +751,48 @@ std::vector<CrossPair> CaStore::cross_pairs() {
 }
 
 // ----- batches and RA keys -------------------------------------------------------------------
+
+std::uint64_t CaStore::highest_crl_number() {
+  sql::Statement s = m_db->prepare("SELECT MAX((SELECT COALESCE(MAX(last), 0) FROM crl_numbers), (SELECT COALESCE(MAX(number), 0) FROM crls), "
+                                   "(SELECT COALESCE(MAX(CAST(value AS INTEGER)), 0) FROM meta WHERE key = 'crl_number_floor'))");
+  s.step();
+  return static_cast<std::uint64_t>(s.integer(0));
+}
+
+void CaStore::raise_crl_numbers(std::uint64_t floor) {
+  const auto f = static_cast<std::int64_t>(floor);
+  m_db->prepare("UPDATE crl_numbers SET last = ?1 WHERE last < ?1").bind(1, f).run();
+  m_db->prepare("INSERT OR REPLACE INTO meta VALUES ('crl_number_floor', ?1)").bind(1, std::to_string(floor)).run();
+}
+
+std::uint64_t CaStore::result_sequence() {
+  sql::Statement s = m_db->prepare("SELECT value FROM meta WHERE key = 'result_sequence'");
+  return s.step() ? static_cast<std::uint64_t>(std::stoull(s.text(0))) : 0;
+}
+
+void CaStore::raise_result_sequence(std::uint64_t sequence) {
+  if (sequence <= result_sequence()) return;
+  m_db->prepare("INSERT OR REPLACE INTO meta VALUES ('result_sequence', ?1)").bind(1, std::to_string(sequence)).run();
+}
+
+void CaStore::add_revocation_without_certificate(const RevocationWithoutCertificate& r) {
+  m_db->prepare("INSERT OR IGNORE INTO revocations_without_certificate VALUES (?1, ?2, ?3, ?4, NULL, ?5, ?6, ?7, ?8)")
+      .bind(1, r.entry.serial.magnitude())
+      .bind(2, r.generation ? std::optional<std::int64_t>(*r.generation) : std::nullopt)
+      .bind(3, r.kind)
+      .bind(4, r.partition)
+      .bind(5, seconds(r.entry.revocation_date))
+      .bind(6, r.entry.reason ? std::optional<std::int64_t>(static_cast<std::int64_t>(*r.entry.reason)) : std::nullopt)
+      .bind(7, seconds(r.entry.invalidity_date))
+      .bind(8, r.source)
+      .run();
+}
+
+std::int64_t CaStore::count_revocations_without_certificate() {
+  sql::Statement s = m_db->prepare("SELECT COUNT(*) FROM revocations_without_certificate");
+  s.step();
+  return s.integer(0);
+}
 
 std::uint64_t CaStore::next_result_sequence() {
   sql::Transaction txn(*m_db);

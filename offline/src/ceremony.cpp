@@ -556,7 +556,7 @@ void write_report(const fs::path& transcript, const fs::path& html) {
          "\n<p>The QR code holds <code>" + html_escape(qr_text) + "</code>; scan it and compare with the repository's fingerprints page.</p>\n";
     fs::path png = html;
     png.replace_extension(".fingerprint.png");
-    write_file_atomic(png, transfer::encode_png(transfer::render(m, 8, 4)));
+    write_file_atomic(png, transfer::encode_png(transfer::render(m, 8, 4)), 0640);
   }
   h += "<h2>Deviations</h2>\n";
   if (deviations.empty()) h += "<p>None.</p>\n";
@@ -587,7 +587,8 @@ void write_report(const fs::path& transcript, const fs::path& html) {
                     : std::string("<strong class=\"dev\">not signed</strong>")) +
        ". Check it with <code>hanko-offline ceremony verify</code>.</p>\n";
   h += "<p class=\"sig\">Witnessed by: ______________________________ &nbsp; Date: ______________</p>\n</body></html>\n";
-  write_file_atomic(html, BytesView(reinterpret_cast<const std::uint8_t*>(h.data()), h.size()));
+  // Names of the people present: for the ceremony's participants and auditors, not the world.
+  write_file_atomic(html, BytesView(reinterpret_cast<const std::uint8_t*>(h.data()), h.size()), 0640);
 }
 
 // ----- the runner ------------------------------------------------------------------------------
@@ -627,6 +628,7 @@ class Runner {
   void confirm(const ScriptStep& step, const ScriptAction& a);
   void activate(const ScriptStep& step, const ScriptAction* a);
   void enrol(const ScriptStep& step);
+  void refuse_unknown_name(const ScriptStep& step);
   void run_command(const ScriptStep& step, const ScriptAction& a, bool resuming);
   void expect(const ScriptStep& step, const ScriptAction& a);
   bool step_took_effect(const ScriptStep& step, std::int64_t audit_sequence);
@@ -872,6 +874,14 @@ bool Runner::check_credential(const ScriptStep& step, const std::string& person,
   return true;
 }
 
+// A name that is in no list of the plan may be a passphrase typed at the name prompt: it is
+// neither written to the transcript nor repeated on the screen.
+void Runner::refuse_unknown_name(const ScriptStep& step) {
+  const std::string reason = "a name that is not in the plan (not recorded: it may have been a secret typed at the wrong prompt)";
+  append({{"type", "refusal"}, {"step", step.id}, {"person", "(not in the plan)"}, {"reason", reason}});
+  m_console.say("  refused: " + reason);
+}
+
 void Runner::say(const ScriptStep& step, const ScriptAction& a) {
   const std::string text = substitute(a.text, &step);
   m_console.say("  " + text);
@@ -898,7 +908,9 @@ void Runner::confirm(const ScriptStep& step, const ScriptAction& a) {
     std::string reason;
     const std::vector<Role> roles = plan_roles(*name);
     if (roles.empty()) {
-      reason = "'" + *name + "' is not named in the plan";
+      refuse_unknown_name(step);
+      if (++failures >= 3) abort(step.id, "three refused confirmations: names not in the plan");
+      continue;
     } else if (std::find(roles.begin(), roles.end(), role) == roles.end()) {
       std::string who;
       for (const std::string& e : eligible) who += (who.empty() ? "" : ", ") + e;
@@ -939,6 +951,11 @@ void Runner::activate(const ScriptStep& step, const ScriptAction* a) {
     const std::vector<Role> roles = plan_roles(*name);
     const auto already = quorum.custodians();
     std::string reason;
+    if (roles.empty()) {
+      refuse_unknown_name(step);
+      if (++failures >= 3) abort(step.id, "three refused custodians: names not in the plan");
+      continue;
+    }
     if (std::find(roles.begin(), roles.end(), Role::kCustodian) == roles.end()) {
       reason = "'" + *name + "' is not a custodian in the plan";
     } else if (std::find(already.begin(), already.end(), *name) != already.end()) {
@@ -1115,6 +1132,10 @@ void Runner::run_command(const ScriptStep& step, const ScriptAction& a, bool res
         const auto name = m_console.ask("  backup-key custodian to present a backup share, name: ");
         if (!name) abort(step.id, "backup-key quorum missing (" + std::to_string(quorum.present_count()) + " present)");
         const auto holders = m_plan.list("backup_custodians");
+        if (std::find(holders.begin(), holders.end(), *name) == holders.end() && plan_roles(*name).empty()) {
+          refuse_unknown_name(step);
+          continue;
+        }
         if (std::find(holders.begin(), holders.end(), *name) == holders.end()) {
           append({{"type", "refusal"}, {"step", step.id}, {"person", *name}, {"reason", *name + " is not a backup-key custodian in the plan"}});
           m_console.say("  refused: " + *name + " is not a backup-key custodian in the plan");

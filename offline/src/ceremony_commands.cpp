@@ -83,7 +83,7 @@ void cmd_shares_reissue(const po::variables_map& vm) {
   if (fs::exists(dir) && !fs::is_empty(dir)) throw FileError("'" + dir.string() + "' is not empty; new shares go to a new folder");
   std::unique_ptr<CaStore> store;
   CaConfig config;
-  std::string actor = vm.count("operator") ? vm["operator"].as<std::string>() : "unidentified operator";
+  std::string actor = operator_of(vm);
   if (vm.count("state")) {
     store = std::make_unique<CaStore>(vm["state"].as<std::string>());
     config = store->config();

@@ -1,4 +1,5 @@
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 
 #include "hanko/common/files.h"
@@ -30,25 +31,42 @@ hsm::Secret obtain_new_secret(const po::variables_map& vm, const char* fd_option
   return hsm::prompt_new_secret(prompt);
 }
 
+void present_shares(Quorum& quorum, const std::vector<std::string>& files, std::optional<int> passphrase_fd, const std::string& kind) {
+  for (const std::string& file : files) {
+    try {
+      const Bytes share = read_share_file(file);
+      const ShareHeader header = read_share_header(share);
+      // On a terminal a mistyped passphrase may be typed again; a descriptor is read once.
+      for (int attempt = 1;; ++attempt) {
+        hsm::Secret passphrase = passphrase_fd ? hsm::read_secret_from_fd(*passphrase_fd)
+                                               : hsm::prompt_secret(kind.empty() ? "Passphrase of custodian " + header.custodian + ": "
+                                                                                 : "Backup-key passphrase of custodian " + header.custodian + ": ");
+        try {
+          quorum.present(share, passphrase);
+          break;
+        } catch (const WrongPassphrase& e) {
+          if (passphrase_fd || attempt == 3) throw;
+          std::cerr << e.what() << "; type it again (" << 3 - attempt << " more tries)\n";
+        }
+      }
+      std::cerr << kind << "share of custodian '" << header.custodian << "' accepted (" << quorum.present_count() << " of "
+                << quorum.threshold() << ")";
+      if (quorum.still_needed() > 0) std::cerr << "; " << quorum.still_needed() << " more needed";
+      std::cerr << "\n";
+    } catch (const CustodyError& e) {
+      throw CustodyError("share file '" + file + "': " + e.what());
+    }
+  }
+}
+
 namespace {
 
 hsm::Secret read_user_pin(const po::variables_map& vm) {
   if (!vm.count("share")) return obtain_secret(vm, "pin-fd", "User PIN of the token: ");
   if (vm.count("pin-fd")) throw UsageError("give either --pin-fd or custodians' --share files, not both");
-  const auto files = vm["share"].as<std::vector<std::string>>();
   Quorum quorum;
-  for (const std::string& file : files) {
-    const Bytes share = read_share_file(file);
-    const ShareHeader header = read_share_header(share);
-    hsm::Secret passphrase = vm.count("passphrase-fd")
-                                 ? hsm::read_secret_from_fd(vm["passphrase-fd"].as<int>())
-                                 : hsm::prompt_secret("Passphrase of custodian " + header.custodian + ": ");
-    quorum.present(share, passphrase);
-    std::cerr << "share of custodian '" << header.custodian << "' accepted (" << quorum.present_count() << " of "
-              << quorum.threshold() << ")";
-    if (quorum.still_needed() > 0) std::cerr << "; " << quorum.still_needed() << " more needed";
-    std::cerr << "\n";
-  }
+  present_shares(quorum, vm["share"].as<std::vector<std::string>>(),
+                 vm.count("passphrase-fd") ? std::optional<int>(vm["passphrase-fd"].as<int>()) : std::nullopt, "");
   return pin_from_secret(quorum.recover());
 }
 
@@ -84,12 +102,36 @@ TokenAccess::~TokenAccess() {
   module.reset();
 }
 
+namespace {
+// "Sato, Tanaka" from the headers of the shares named by `option` (names are not secret).
+std::string share_holders(const po::variables_map& vm, const char* option) {
+  if (!vm.count(option)) return {};
+  std::string out;
+  for (const std::string& file : vm[option].as<std::vector<std::string>>()) {
+    try {
+      out += (out.empty() ? "" : ", ") + read_share_header(read_share_file(file)).custodian;
+    } catch (const std::exception&) {
+      // An unreadable share fails the command itself, with its own message.
+    }
+  }
+  return out;
+}
+}  // namespace
+
+std::string operator_of(const po::variables_map& vm) {
+  std::string who = vm.count("operator") ? vm["operator"].as<std::string>() : "";
+  const auto add = [&](const std::string& part) { who += (who.empty() ? "" : "; ") + part; };
+  if (const std::string c = share_holders(vm, "share"); !c.empty()) add("custodians " + c + " (their shares opened the token)");
+  if (const std::string c = share_holders(vm, "backup-share"); !c.empty()) add("backup-key custodians " + c);
+  return who.empty() ? "unidentified operator" : who;
+}
+
 std::string authenticate(CaStore& store, const po::variables_map& vm, Role role, const std::string& what) {
   PeopleRegistry registry(store.db());
   const std::vector<Person> people = registry.list();
   if (people.empty()) {
     std::cerr << "note: no people are registered on this signer, so roles are not checked (enrol them in a ceremony, R50)\n";
-    return vm.count("operator") ? vm["operator"].as<std::string>() : "unidentified operator";
+    return operator_of(vm);
   }
   std::string holders;
   for (const Person& p : people) {
@@ -112,7 +154,7 @@ std::string authorize(CaStore& store, const po::variables_map& vm, Role role, co
   PeopleRegistry registry(store.db());
   if (registry.list().empty()) {
     std::cerr << "note: no people are registered on this signer, so roles and approvals are not checked (enrol them in a ceremony, R50)\n";
-    return vm.count("operator") ? vm["operator"].as<std::string>() : "unidentified operator";
+    return operator_of(vm);
   }
   const std::string actor = authenticate(store, vm, role, what);
   std::string managers;
@@ -131,6 +173,18 @@ std::string authorize(CaStore& store, const po::variables_map& vm, Role role, co
   const hsm::Secret passphrase = obtain_secret(vm, "approver-passphrase-fd", prompt.c_str());
   if (!registry.check_passphrase(name, passphrase)) throw PolicyError("wrong passphrase for " + name);
   return actor + ", approved by " + name + " (operations manager)" + tag;
+}
+
+void approve(const po::variables_map& vm, const std::string& question, const std::string& word) {
+  if (vm.count("yes")) return;
+  std::FILE* tty = std::fopen("/dev/tty", "r+");
+  if (!tty) throw UsageError("nobody to approve (no terminal); read the summary and rerun with --yes");
+  std::fprintf(tty, "%s Type '%s' to approve: ", question.c_str(), word.c_str());
+  std::fflush(tty);
+  char answer[32] = {};
+  const bool read = std::fgets(answer, sizeof answer, tty) != nullptr;
+  std::fclose(tty);
+  if (!read || std::string(answer).rfind(word, 0) != 0) throw PolicyError("not approved; nothing was " + word + (word.back() == 'e' ? "d" : "ed"));
 }
 
 void add_state(po::options_description& o) {

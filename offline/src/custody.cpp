@@ -215,14 +215,11 @@ ShareHeader read_share_header(BytesView sealed_share) { return parse_share(seale
 void Quorum::present(BytesView sealed_share, const hsm::Secret& passphrase) {
   const Parsed p = parse_share(sealed_share);
   const ShareHeader& h = p.header.share;
-  if (!m_shares.empty()) {
-    if (h.set_id != m_set_id) {
-      throw CustodyError("the share of '" + h.custodian + "' belongs to another set (another CA, or shares replaced by re-sharing)");
-    }
-    for (const Opened& o : m_shares) {
-      if (o.custodian == h.custodian || o.index == h.index) throw CustodyError("custodian '" + h.custodian + "' has already presented a share");
-    }
+  for (const Opened& o : m_shares) {
+    if (o.custodian == h.custodian) throw CustodyError("custodian '" + h.custodian + "' has already presented a share");
   }
+  // The header is authenticated by the sealing (AES-GCM's associated data): only once the share
+  // opens is its set id evidence of another set rather than of a damaged file.
   const CryptoPP::SecByteBlock key = derive_key(passphrase, p.header.salt, p.header.n, p.header.r, p.header.p);
   CryptoPP::GCM<CryptoPP::AES>::Decryption gcm;
   gcm.SetKeyWithIV(key, key.size(), p.header.nonce.data(), p.header.nonce.size());
@@ -230,7 +227,19 @@ void Quorum::present(BytesView sealed_share, const hsm::Secret& passphrase) {
   CryptoPP::SecByteBlock plain(length);
   if (!gcm.DecryptAndVerify(plain, p.sealed.data() + length, 16, p.header.nonce.data(), static_cast<int>(p.header.nonce.size()),
                             p.header.der.data(), p.header.der.size(), p.sealed.data(), length)) {
-    throw CustodyError("the passphrase of custodian '" + h.custodian + "' does not open their share, or the share file is damaged");
+    if (!m_shares.empty() && h.set_id != m_set_id) {
+      throw CustodyError("the share of '" + h.custodian + "' does not open with this passphrase and names another set than the shares "
+                         "before it: a share of another key (another CA or backup key, or replaced by re-sharing), or a damaged file");
+    }
+    throw WrongPassphrase("the passphrase of custodian '" + h.custodian + "' does not open their share, or the share file is damaged");
+  }
+  if (!m_shares.empty()) {
+    if (h.set_id != m_set_id) {
+      throw CustodyError("the share of '" + h.custodian + "' belongs to another set (another CA, or shares replaced by re-sharing)");
+    }
+    for (const Opened& o : m_shares) {
+      if (o.index == h.index) throw CustodyError("custodian '" + h.custodian + "' holds the same share number as '" + o.custodian + "'");
+    }
   }
   if (m_shares.empty()) {
     m_set_id = h.set_id;

@@ -70,7 +70,7 @@ cpin=(--share cshares/Kenji.share --share cshares/Laura.share --passphrase-fd 3)
 restore_refused() {  # NAME EXPECTED SET TOKEN [extra args]; backup passphrases from $BP
   local name=$1 expected=$2 s=$3 token=$4
   shift 4
-  if "$hanko" restore --backup "$s" --state restored --token "$token" "${cpin[@]}" "$@" --backup-passphrase-fd 4 3<c2 4<"$BP" \
+  if "$hanko" restore --backup "$s" --state restored --token "$token" --no-evidence --yes "${cpin[@]}" "$@" --backup-passphrase-fd 4 3<c2 4<"$BP" \
       > /dev/null 2> err.txt; then fail "$name: accepted"; fi
   grep -qF "$expected" err.txt || fail "$name: message lacks '$expected': $(cat err.txt)"
   [ ! -e restored ] || fail "$name: a state was written"
@@ -95,14 +95,15 @@ restore_refused "the PIN shares instead of the backup key's" "another set" "$set
 # A token that already holds another CA's keys.
 "$hanko" token-init --label occupied --so-pin-fd 3 --pin-fd 3 3< <(echo SoPin-1234A; echo User-Pin-9Z) > /dev/null
 "$hanko" init --state other --token occupied --key-label root-g1 --key-type rsa2048 --subject "/CN=Other CA" --pin-fd 3 3< <(echo User-Pin-9Z) > /dev/null
-if "$hanko" restore --backup "$set" --state restored --token occupied --pin-fd 3 "${bq[@]}" --backup-passphrase-fd 4 \
+if "$hanko" restore --backup "$set" --state restored --token occupied --no-evidence --yes --pin-fd 3 "${bq[@]}" --backup-passphrase-fd 4 \
     3< <(echo User-Pin-9Z) 4<../b3 > /dev/null 2> err.txt; then fail "restored onto another CA's token"; fi
 grep -q "belongs to another CA" err.txt || fail "occupied token: $(cat err.txt)"
 [ ! -e restored ] || fail "occupied token: state written"
 echo "ok  a token holding another CA's keys is refused: $(tail -1 err.txt)"
 
 # The drill: restore, then the CA continues.
-"$hanko" restore --backup "$set" --state restored --token center "${cpin[@]}" "${bq[@]}" --backup-passphrase-fd 4 3<c2 4<../b3 > restore.txt 2>/dev/null
+# The lists the primary published are its evidence (tests/e2e/disaster_recovery.sh drills the rest).
+"$hanko" restore --backup "$set" --state restored --token center --evidence ../lists --yes "${cpin[@]}" "${bq[@]}" --backup-passphrase-fd 4 3<c2 4<../b3 > restore.txt 2>/dev/null
 echo "ok  restore: $(cat restore.txt)"
 "$hanko" audit-verify --state restored > /dev/null || fail "restored audit log"
 grep -q "backup.restore" <("$hanko" audit-export --state restored --out-dir audit > /dev/null && cat audit/audit.tsv) || fail "no restore event"
@@ -132,14 +133,14 @@ echo "ok  destroy-key: $(head -1 destroy.txt)"
 "$hanko" crl --state restored --out-dir lists2 "${cpin[@]}" 3<c2 > /dev/null 2>&1 || fail "lists after destruction"
 [ ! -e lists2/g1-full.crl ] || fail "the destroyed key signed a list"
 "$hanko" token-init --label center2 --so-pin-fd 3 --pin-fd 3 3< <(echo SoPin-1234A; echo User-Pin-9Z) > /dev/null
-"$hanko" restore --backup "$set2" --state r2 --token center2 --pin-fd 3 "${bq[@]}" --backup-passphrase-fd 4 3< <(echo User-Pin-9Z) 4<../b3 \
+"$hanko" restore --backup "$set2" --state r2 --token center2 --no-evidence --yes --pin-fd 3 "${bq[@]}" --backup-passphrase-fd 4 3< <(echo User-Pin-9Z) 4<../b3 \
   > r2.txt 2>/dev/null
 grep -q "1 destroyed key(s) refused" r2.txt || fail "destroyed key restored: $(cat r2.txt)"
 "$hanko" status --state r2 | grep "generation 1 \[destroyed\]" >/dev/null || fail "restored state forgets the destruction"
 echo "ok  a set taken before the destruction brings back every key but the destroyed one: $(cat r2.txt)"
 mkdir old && cp -r "$set" old/ && cp media2/*.destroyed old/
 "$hanko" token-init --label center3 --so-pin-fd 3 --pin-fd 3 3< <(echo SoPin-1234A; echo User-Pin-9Z) > /dev/null
-if "$hanko" restore --backup "old/$set" --state r3 --token center3 --pin-fd 3 "${bq[@]}" --backup-passphrase-fd 4 3< <(echo User-Pin-9Z) \
+if "$hanko" restore --backup "old/$set" --state r3 --token center3 --no-evidence --yes --pin-fd 3 "${bq[@]}" --backup-passphrase-fd 4 3< <(echo User-Pin-9Z) \
     4<../b3 > /dev/null 2> err.txt; then fail "restored a destroyed key as the current one"; fi
 grep -q "destroyed" err.txt || fail "destroyed current: $(cat err.txt)"
 [ ! -e r3 ] || fail "state written"

@@ -32,6 +32,7 @@ shares         = $4
 out            = $work/out/$1
 backup_shares  = $work/backup-shares
 backup_set     = $work/backup-media/set-1
+evidence       = $work/out
 new_shares     = $work/new-shares
 request_bundle = $work/request-1.hkb
 relay_key      = $work/relay-transport.spki
@@ -95,9 +96,13 @@ cp "$work/out/main/root-key-generation.transcript" root.transcript
 
 echo "== CRL signing: the quorum goes missing midway (only two custodians come)"
 site crl "$work/ca" hanko-root "$work/shares"
-{ me Yamada; share Sato; share Takahashi; } > a-crl-1
+# A custodian first types her passphrase at the name prompt: refused, and never written anywhere.
+{ me Yamada; echo 'Kuma-Secret-Phrase-77'; share Sato; share Takahashi; } > a-crl-1
 if run crl crl-signing a-crl-1 > crl-1.log 2>&1; then fail "ran without a quorum"; fi
 grep -q "quorum missing: 2 of 3 custodians present; 1 more needed" crl-1.log || { cat crl-1.log; fail "quorum message"; }
+grep -q "a name that is not in the plan (not recorded" crl-1.log || { cat crl-1.log; fail "unknown name message"; }
+# (the screen, crl-1.log, shows what was typed, as a terminal does)
+if grep -rl 'Kuma-Secret-Phrase-77' "$work/out" "$work/ca"; then fail "a secret typed at a name prompt was written"; fi
 
 echo "== the plan is edited after review: the runner refuses to resume"
 cp "$plans/crl-signing.plan" crl.plan.reviewed
@@ -259,6 +264,7 @@ site terminate "$work/ca" hanko-root "$work/new-shares"
 { me Yamada; me Ogawa; new_activate; me Mori; me Yamada; me Ogawa; } > a-terminate
 run terminate termination a-terminate > terminate.log
 verify terminate termination "$work/ca" --previous "$work/out/destroy/key-destruction.transcript"
+[ -z "$(find "$work/out" -name '*-report.html' -perm /o+r)" ] || fail "a report is world-readable: $(find "$work/out" -name '*-report.html' -perm /o+r)"
 echo "== only the log inspector reads the audit log (R50)"
 if "$hanko" audit-verify --state ca "${P[@]}" 9<pp > v.log 2>&1; then fail "the audit log was verified by nobody in particular"; fi
 grep -q "needs the log inspector role (held by Fujita); name yourself with --as" v.log || { cat v.log; fail "role message"; }

@@ -104,7 +104,7 @@ no_record_in_clear "the backup set's database" "$set/ca.db"
 echo "ok  the backup set's copy of the database is encrypted too"
 "$hanko" backup-verify --backup "$set" "${bq[@]}" 4<b2 > /dev/null 2>&1 || fail "backup-verify"
 token center
-"$hanko" restore --backup "$set" --state restored --token center --pin-fd 3 "${bq[@]}" 3<pin 4<b2 > restore.txt 2>/dev/null
+"$hanko" restore --backup "$set" --state restored --token center --no-evidence --yes --pin-fd 3 "${bq[@]}" 3<pin 4<b2 > restore.txt 2>/dev/null
 no_record_in_clear "the restored database" restored/ca.db
 cmp -s "$set/ca.db" restored/ca.db && fail "the restored database is still under the backup's key"
 "$hanko" status --state restored --pin-fd 3 3<pin | grep "database encrypted under token key 'root-database'" >/dev/null || fail "restored status"
@@ -119,7 +119,7 @@ echo "ok  restored onto a fresh token, re-encrypted under its own key; issues, o
   --backup-passphrase-fd 4 --so-pin-fd 5 --pin-fd 3 3<pin 4<bpass 5<so > /dev/null 2>&1
 "$hanko" backup --state plain --to plain-media --pin-fd 3 3<pin > /dev/null 2>&1
 token center2
-"$hanko" restore --backup "$(ls -d plain-media/hanko-backup-*)" --state plain-restored --token center2 --encrypt-database --pin-fd 3 \
+"$hanko" restore --backup "$(ls -d plain-media/hanko-backup-*)" --state plain-restored --token center2 --encrypt-database --no-evidence --yes --pin-fd 3 \
   --backup-share plain-shares/Frank.share --backup-share plain-shares/Heidi.share --backup-passphrase-fd 4 3<pin 4<b2 > /dev/null 2>&1
 no_record_in_clear "the plain CA restored with --encrypt-database" plain-restored/ca.db
 "$hanko" status --state plain-restored --pin-fd 3 3<pin | grep "certificates 2," >/dev/null || fail "plain restored: status"

@@ -83,6 +83,8 @@ CREATE TABLE audit_checkpoints (sequence INTEGER PRIMARY KEY, der BLOB NOT NULL)
   static Bytes entry_hash(BytesView previous_hash, std::int64_t sequence, pki::Time time,
                           const AuditEvent& event, const std::string& system);
   static AuditCheckpoint parse_checkpoint(BytesView der);  // strict; throws pki::ParseError
+  // Is a parsed checkpoint signed by this audit key? Throws pki::ParseError on a damaged one.
+  static bool signed_by(const AuditCheckpoint& checkpoint, const pki::PublicKey& audit_key);
 
  private:
   sql::Database& m_db;

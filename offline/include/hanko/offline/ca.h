@@ -50,6 +50,10 @@ struct PlannedCertificate {
   std::optional<pki::Serial> replaces;
 };
 
+// R50: one line for each role nobody holds that the CA cannot do without (once people are
+// registered at all): CA administrator, operations manager, log inspector.
+std::vector<std::string> unheld_roles(CaStore& store);
+
 class Ca {
  public:
   Ca(CaStore& store, std::vector<Profile> profiles) : m_store(store), m_profiles(std::move(profiles)) {}
@@ -133,6 +137,8 @@ class Ca {
 
   // Warnings for the operator: key life shorter than the longest profile (R11), lists due.
   std::vector<std::string> warnings(pki::Time now);
+  // The number the next list of this scope will carry (reads only).
+  std::uint64_t next_crl_number(const std::string& scope);
 
   static std::string scope_name(int generation, const std::string& list);  // "g1-CRL1", "g1-arl"
 

@@ -140,6 +140,8 @@ class CaStore {
   void set_generation_status(int number, GenerationStatus status);
 
   bool serial_exists(const pki::Serial& serial);
+  enum class SerialState { kUnknown, kValid, kRevoked };
+  SerialState serial_state(const pki::Serial& serial);  // without reading the certificate
   std::optional<CertificateRecord> find(const pki::Serial& serial);
   // A valid (unrevoked, unexpired) subscriber certificate with exactly this subject (R16).
   std::optional<pki::Serial> valid_for_subject(BytesView subject_der, pki::Time now);
@@ -190,6 +192,14 @@ class CaStore {
   // signed. A sequence met for the first time continues above those matching the GLOB pattern
   // `continue_from` (the per-generation sequences a shared one replaces).
   std::uint64_t reserve_crl_number(const std::string& scope, const std::string& continue_from = {});
+  // The number reserve_crl_number would take, without taking it (status reads, never writes).
+  std::uint64_t peek_crl_number(const std::string& scope, const std::string& continue_from = {});
+
+  // Things an operator must still do (a restore leaves some): shown by 'status' as warnings until
+  // the command that does them clears them. Keyed, within the caller's transaction.
+  void set_follow_up(const std::string& key, const std::string& text);
+  void clear_follow_up(const std::string& key);
+  std::vector<std::string> follow_ups();
   void store_crl(const StoredCrl& crl);
   std::optional<StoredCrl> latest_crl(const std::string& scope);
   // The newest list of each scope whose thisUpdate has come by `at` (pre-signed lists wait).
@@ -199,6 +209,22 @@ class CaStore {
 
   // The next sequence number of outgoing result bundles, taken and committed at once.
   std::uint64_t next_result_sequence();
+  std::uint64_t result_sequence();  // the last one taken (0: none)
+
+  // Restore (issue 27): what the lost signer did after the backup, taken in from its evidence,
+  // within the caller's transaction. Nothing here ever lowers a number.
+  std::uint64_t highest_crl_number();            // of every sequence, list and floor
+  void raise_crl_numbers(std::uint64_t floor);   // every sequence, and every new one, continues above
+  void raise_result_sequence(std::uint64_t sequence);
+  struct RevocationWithoutCertificate {
+    pki::RevokedCertificate entry;
+    std::optional<int> generation;         // nullopt: unknown (every generation's lists carry it)
+    std::optional<std::string> kind;       // "subscriber", "ca"; nullopt: unknown (every list)
+    std::optional<std::string> partition;  // subscriber partition, when the list named it
+    std::string source;                    // which evidence proved it
+  };
+  void add_revocation_without_certificate(const RevocationWithoutCertificate& r);
+  std::int64_t count_revocations_without_certificate();
 
   void record_cross_pair(const CrossPair& pair, pki::Time when);
   std::vector<CrossPair> cross_pairs();
@@ -219,6 +245,9 @@ class CaStore {
   CaConfig m_config;
   std::unique_ptr<sql::Database> m_db;
   std::unique_ptr<AuditLog> m_audit;
+  // The newest numbered partition of each generation and its size, read once: counting it for
+  // every item made a batch quadratic in the CA's size. insert() forgets it.
+  std::map<int, std::pair<int, std::int64_t>> m_newest_partition;
 };
 
 }  // namespace hanko::offline

@@ -4,6 +4,7 @@
 #include <boost/program_options.hpp>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,12 @@ hsm::Secret obtain_new_secret(const po::variables_map& vm, const char* fd_option
 // Read once; later calls in the same process return the same PIN.
 hsm::Secret obtain_user_pin(const po::variables_map& vm);
 
+// Presents custodians' sealed share files to a quorum, with their passphrases from the descriptor
+// (one a line, in the order of the files) or the terminal (a mistyped one may be typed again, up
+// to three times). Errors name the file. `kind` prefixes the progress lines ("backup-key ").
+class Quorum;
+void present_shares(Quorum& quorum, const std::vector<std::string>& files, std::optional<int> passphrase_fd, const std::string& kind);
+
 void add_module_option(po::options_description& o);
 // --state and --operator.
 void add_state(po::options_description& o);
@@ -74,6 +81,10 @@ struct TokenAccess {
   TokenAccess& operator=(const TokenAccess&) = delete;
 };
 
+// Who runs a command, for the audit log (R40): --operator, and the custodians whose shares
+// (--share, --backup-share) opened the token or the backup key; "unidentified operator" if none.
+std::string operator_of(const po::variables_map& vm);
+
 class CaStore;
 enum class Role;
 // R50/R51: once people are registered on the signer (a CA made by a ceremony), a command that
@@ -90,6 +101,10 @@ void add_identity_options(po::options_description& o);
 // followed by --operator when given).
 std::string authorize(CaStore& store, const po::variables_map& vm, Role role, const std::string& what);
 void add_approval_options(po::options_description& o);
+
+// What you see is what you sign: after the summary, the operator types `word` on the terminal,
+// or --yes was given (scripted ceremonies). Throws PolicyError when not approved.
+void approve(const po::variables_map& vm, const std::string& question, const std::string& word = "sign");
 
 // Reads a DER file, or the first PEM block with `label`.
 Bytes read_der_or_pem(const std::string& path, std::string_view label);

@@ -33,6 +33,12 @@ class CustodyError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+// The passphrase does not open the share (or the sealed part is damaged): on a terminal, the
+// custodian may type it again.
+class WrongPassphrase : public CustodyError {
+ public:
+  using CustodyError::CustodyError;
+};
 
 struct ShareHeader {
   Bytes set_id;
