@@ -2,8 +2,9 @@
 # Disaster recovery with evidence, for the note (issue 27): a CA is backed up, then issues N
 # certificates in real batches (default 100,000, in result bundles of 10,000) and signs a fullCRL
 # of M entries (default 1,000,000: rows put straight into its database, revoked), and is lost.
-# Timed: empty token at the backup center -> restore reconciling all of that evidence -> the next
-# CRL. The anchor in the same run is the same restore with --no-evidence (nothing reconciled).
+# Timed: empty token at the backup center -> restore reconciling all of that evidence (it signs
+# every list itself: that is the next CRL) -> one more 'crl'. The anchor in the same run is the
+# same restore with --no-evidence (nothing reconciled).
 #   bench/backup/reconcile.sh BUILD_DIR [N] [M]
 set -euo pipefail
 trap 'echo "FAILED at line $LINENO: $BASH_COMMAND" >&2' ERR
@@ -88,9 +89,9 @@ restore() {  # TOKEN STATE [args]
   t1=$(t)
   "$hanko" crl --state "$state" --out-dir "$state-lists" "${pin[@]}" 3<pinfile > /dev/null 2>&1
   t2=$(t)
-  step "$state: restore" "$t0" "$t1"
-  step "$state: the next CRLs (every list)" "$t1" "$t2"
-  step "$state: empty token -> next CRL" "$t0" "$t2"
+  step "$state: restore (reconciles, then signs every list)" "$t0" "$t1"
+  step "$state: 'crl' once more (every list)" "$t1" "$t2"
+  step "$state: empty token -> restore -> crl" "$t0" "$t2"
 }
 echo "anchor, nothing reconciled (--no-evidence):"
 restore anchor anchor --no-evidence

@@ -277,6 +277,23 @@ ArchiveSummary write_archive(CaStore& store, const fs::path& volume, pki::Signer
   return summary;
 }
 
+bool is_archive_volume(const fs::path& folder) {
+  if (!fs::is_regular_file(folder / kManifest)) return false;
+  std::ifstream in(folder / kManifest, std::ios::binary);
+  std::string first;
+  std::getline(in, first);
+  return first == "hanko archive volume 1";
+}
+
+ArchiveContent read_archive_content(const fs::path& volume) {
+  ArchiveContent out;
+  const Bytes certificates = read_file(volume / "certificates.der", 1u << 30);
+  for (BytesView der : split_der(certificates, "certificates.der")) out.certificates.emplace_back(der.begin(), der.end());
+  const Bytes lists = read_file(volume / "lists.der", 1u << 30);
+  for (BytesView der : split_der(lists, "lists.der")) out.lists.emplace_back(der.begin(), der.end());
+  return out;
+}
+
 ArchiveSummary verify_archive(const fs::path& volume, const std::optional<Bytes>& audit_spki) {
   if (!fs::is_directory(volume)) throw ArchiveError("'" + volume.string() + "' is not an archive volume folder");
   std::string text;

@@ -23,6 +23,7 @@
 #include "hanko/offline/custody.h"
 #include "hanko/offline/database_key.h"
 #include "hanko/offline/people.h"
+#include "hanko/offline/profiles.h"
 #include "hanko/offline/reconcile.h"
 
 namespace hanko::offline {
@@ -575,6 +576,23 @@ void cmd_restore(const po::variables_map& vm) {
       store->record_time(time);
       txn.commit();
     }
+    // 6. Every list at once, numbered above everything seen: the set's own lists are older than
+    // what relying parties hold, and publishing them again would take revocations back.
+    std::vector<StoredCrl> lists;
+    {
+      Ca ca(*store, parse_profiles(read_text_file(partial / "profiles.conf", 1 << 20)));
+      ca.set_actor(operator_of(vm), "CA administrator");
+      std::map<std::string, std::unique_ptr<hsm::PkiSigner>> signers;
+      const SignerFor signer_for = [&](const KeyGeneration& g) -> pki::Signer& {
+        auto& s = signers[g.key_label];
+        if (!s) {
+          const hsm::KeyPair key = session.key_pair(g.key_label);
+          s = std::make_unique<hsm::PkiSigner>(session, key, pki::default_signature_algorithm(pki::parse_public_key(session.public_key_info(key))));
+        }
+        return *s;
+      };
+      lists = ca.make_lists(ca.all_scopes(), time, time, signer_for);  // a terminated CA too (R26)
+    }
     checkpoint(*store, session, time);
     const AuditLog::Verification v = store->audit().verify(audit_public);
     if (!v.ok) throw BackupError("the restored audit log does not verify: " + v.problem);
@@ -603,6 +621,9 @@ void cmd_restore(const po::variables_map& vm) {
               << restored.size() << " keys unwrapped";
     if (!skipped.empty()) std::cout << ", " << skipped.size() << " destroyed key(s) refused";
     std::cout << "; audit log verifies (" << v.entries << " entries); " << reconciliation.audit_details(skip_u) << "\n";
+    std::cout << "signed " << lists.size() << " lists at once";
+    if (!lists.empty()) std::cout << " (numbers from " << lists.front().number << "); 'publish' or a result bundle takes them out";
+    std::cout << "\n";
     if (!to_do.empty()) {
       std::cout << "still to do at this site ('status' shows it until done):\n";
       for (const std::string& t : to_do) std::cout << "  - " << t << "\n";

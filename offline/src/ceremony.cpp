@@ -1494,6 +1494,25 @@ fs::path Runner::run() {
             {"digest", to_hex(m_digest)}, {"words", transfer::digest_words(m_digest)},
             {"script_sha256", sha256_hex(m_script.text)}, {"plan_sha256", sha256_hex(m_plan.text)}, {"site", site},
             {"rehearsal", m_options.rehearsal}, {"previous", previous}, {"audit_head", audit_head()}});
+    // A ceremony that enrols the people of the CA must leave no role the CA needs empty (R50):
+    // said at the rehearsal, and in the report, not found out when nobody can read the log.
+    const bool enrols = std::any_of(m_script.steps.begin(), m_script.steps.end(), [](const ScriptStep& st) {
+      return std::any_of(st.actions.begin(), st.actions.end(), [](const ScriptAction& a) { return a.verb == "enrol"; });
+    });
+    if (enrols) {
+      for (const auto& [needed, work] : {std::pair{Role::kCaAdministrator, "key operations"}, std::pair{Role::kManager, "approvals"},
+                                         std::pair{Role::kAuditor, "audit-verify and audit-export"}}) {
+        const Role role = needed;
+        const bool named = std::any_of(m_people.begin(), m_people.end(), [&](const auto& p) {
+          return std::find(p.second.begin(), p.second.end(), role) != p.second.end();
+        });
+        if (named) continue;
+        const std::string text = std::string("the plan names no ") + role_title(role) + " (" + role_name(role) + "): after this ceremony " +
+                                 work + " cannot be done until one is enrolled (hanko-offline role-enrol)";
+        append({{"type", "deviation"}, {"text", text}});
+        m_console.say("WARNING: " + text);
+      }
+    }
   }
   m_console.say("== " + m_script.title + (m_options.rehearsal ? "  [REHEARSAL]" : ""));
   m_console.say("Plan digest " + to_hex(m_digest) + "\n  read aloud: " + transfer::digest_words(m_digest));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "hanko/offline/archive.h"
 #include "hanko/offline/audit.h"
 #include "hanko/pki/algorithm.h"
 #include "hanko/pki/pem.h"
@@ -124,6 +125,21 @@ class Examiner {
       }
     } catch (const std::exception& e) {
       not_proven.push_back({name, e.what()});
+    }
+  }
+
+  // An archive volume (R43) of the lost signer, newer than the set: every certificate and list it
+  // holds, once the volume verifies under this CA's audit key.
+  void volume(const fs::path& folder, std::vector<Reconciliation::NotProven>& not_proven) {
+    const std::string name = folder.string();
+    try {
+      verify_archive(folder, read_file(m_store.dir() / "audit.spki", 1 << 16));
+      const ArchiveContent content = read_archive_content(folder);
+      ++volumes;
+      for (const Bytes& c : content.certificates) certificate(c, "", "archive volume " + folder.filename().string(), name, not_proven);
+      for (const Bytes& l : content.lists) list(l, name + "/lists.der", not_proven);
+    } catch (const std::exception& e) {
+      not_proven.push_back({name, std::string("an archive volume that does not verify under this CA's audit key: ") + e.what()});
     }
   }
 
@@ -328,7 +344,7 @@ class Examiner {
     }
   }
 
-  std::size_t bundles = 0, lists = 0, certificates_known = 0;
+  std::size_t bundles = 0, lists = 0, volumes = 0, certificates_known = 0;
   std::set<std::uint64_t> sequences;
   std::vector<CertificateRecord> certificates;
   struct BatchRecord {
@@ -412,11 +428,18 @@ Reconciliation Reconciliation::examine(CaStore& store, const std::vector<fs::pat
   Examiner examiner(store, progress);
   for (const fs::path& folder : folders) {
     if (!fs::is_directory(folder)) throw std::runtime_error("evidence folder '" + folder.string() + "' does not exist or is not a folder");
-    std::vector<fs::path> files;
+    std::vector<fs::path> files, volumes;
+    if (is_archive_volume(folder)) volumes.push_back(folder);
     for (const fs::directory_entry& e : fs::recursive_directory_iterator(folder, fs::directory_options::skip_permission_denied)) {
       if (e.is_regular_file() && (e.path().extension() == ".hkb" || e.path().extension() == ".crl")) files.push_back(e.path());
+      if (e.is_directory() && is_archive_volume(e.path())) volumes.push_back(e.path());
     }
     std::sort(files.begin(), files.end());
+    std::sort(volumes.begin(), volumes.end());
+    for (const fs::path& v : volumes) {
+      if (progress) progress("  archive volume " + v.string() + ": checking every file and signature");
+      examiner.volume(v, r.m_not_proven);
+    }
     std::size_t done = 0;
     for (const fs::path& f : files) {
       examiner.file(f, r.m_not_proven);
@@ -425,6 +448,7 @@ Reconciliation Reconciliation::examine(CaStore& store, const std::vector<fs::pat
     ++r.m_folders;
   }
   r.m_bundles = examiner.bundles;
+  r.m_volumes = examiner.volumes;
   r.m_lists = examiner.lists;
   r.m_sequences = examiner.sequences;
   r.m_certificates = std::move(examiner.certificates);
@@ -454,7 +478,8 @@ std::string Reconciliation::summary(std::uint64_t margin) const {
          "  batches it processed would be signed again if offered, and CRL numbers it used are guessed (margin " << margin << ").\n"
          "  Evidence is the relay's result bundles (state/archive/*.hkb) and published lists (*.crl): give them with --evidence.\n";
   } else {
-    o << "evidence: " << m_bundles << " result bundle(s) and " << m_lists << " list(s) verified, from " << m_folders << " folder(s)\n";
+    o << "evidence: " << m_bundles << " result bundle(s), " << m_volumes << " archive volume(s) and " << m_lists << " list(s) verified, from "
+      << m_folders << " folder(s)\n";
     const std::uint64_t newest = m_sequences.empty() ? 0 : *m_sequences.rbegin();
     if (newest <= m_set_result_sequence) {
       o << "  result bundles: none newer than the set's last (" << m_set_result_sequence
@@ -463,12 +488,14 @@ std::string Reconciliation::summary(std::uint64_t margin) const {
       const std::string missing = missing_sequences();
       o << "  result bundles after the backup: " << m_set_result_sequence + 1 << "-" << newest;
       if (missing.empty()) {
-        o << ", none missing\n";
+        o << ", none missing in between\n";
       } else {
         o << "; MISSING " << missing << " (withheld or lost: what they carried cannot be known; ask the relay "
           << "operator and every medium for them)\n";
       }
     }
+    o << "  withheld newest bundles leave no gap here: the restored signer's next bundle is sequence " << std::max(newest, m_set_result_sequence) + 1
+      << ", and a relay that imported that number already refuses it as a replay: that refusal is the alarm\n";
     o << "  certificates issued after the backup, taken in: " << m_certificates.size() << " (each verified against the CA key; "
       << m_certificates_known << " already in the set)\n";
     o << "  batches processed after the backup, taken in: " << m_batches.size() << " (offered again, they are refused)\n";

@@ -18,6 +18,7 @@
 #include <boost/program_options.hpp>
 
 #include "config.h"
+#include "evidence.h"
 #include "hanko/common/files.h"
 #include "hanko/pki/csr.h"
 #include "hanko/pki/pem.h"
@@ -79,6 +80,7 @@ constexpr const char* kUsage =
     "  retry           put dead letters back into their publication queue\n"
     "  responder-csr   PKCS#10 request for the OCSP key in the relay's token\n"
     "  bundle-extract  verify a bundle and write its parts (no --config)\n"
+    "  evidence        copy every imported result bundle and served list for a signer's restore (reads only)\n"
     "\nRun 'hanko-relay COMMAND --help' for its options. Exit status: 0 done, 1 failed, 2 usage;\n"
     "status: 0 fine, 1 warnings, 2 critical. Signals to serve: SIGTERM stops, SIGHUP reloads RA keys.\n";
 
@@ -108,6 +110,8 @@ int main(int argc, char** argv) {
   } else if (command == "responder-csr") {
     o.add_options()("subject", po::value<std::string>()->required(), "subject, e.g. /C=JP/O=Example/CN=Example OCSP Responder")(
         "out", po::value<std::string>()->required(), "CSR file to write (DER)");
+  } else if (command == "evidence") {
+    o.add_options()("out", po::value<std::string>()->required(), "a new folder (on the medium for the backup center)");
   } else if (command == "bundle-extract") {
     o.add_options()("in", po::value<std::string>()->required(), "bundle file (.hkb)")(
         "trust", po::value<std::vector<std::string>>()->required(), "signer's public key (SPKI) or certificate; repeatable")(
@@ -147,6 +151,14 @@ int main(int argc, char** argv) {
       int code = 0;
       std::cout << (vm.count("json") ? r.status_json(code) : r.status_text(code));
       return code;
+    }
+    if (command == "evidence") {
+      const std::string out = vm["out"].as<std::string>();
+      const relay::EvidenceCopy c = relay::copy_evidence(config, out);
+      std::cout << c.bundles << " result bundles and " << c.lists << " lists (" << c.bytes / 1024 << " KiB) copied to " << out
+                << " and read back; they hold personal data (0600): carry them to the signer's restore:\n"
+                << "  hanko-offline restore ... --evidence " << out << "\n";
+      return 0;
     }
     if (command == "ra-add") {
       const Bytes spki = read_der(vm["key"].as<std::string>(), "PUBLIC KEY");

@@ -76,6 +76,15 @@ grep -q "database encrypted under token key" <(SOFTHSM2_CONF=$work/rehearsal.con
   || fail "the ceremony made a CA whose database is not encrypted (R42)"
 if sqlite3 rehearsal-ca/ca.db "SELECT count(*) FROM audit" > /dev/null 2>&1; then fail "the ceremony's CA database reads without its key"; fi
 
+echo "== a plan that names no log inspector: warned at the rehearsal's start, and in its transcript"
+grep -v '^person.Fujita' "$plans/root-key-generation.plan" > no-auditor.plan
+site noaudit "$work/noaudit-ca" hanko-noaudit "$work/noaudit-shares"
+if "$hanko" ceremony run "$scripts/root-key-generation.ceremony" --plan no-auditor.plan --site "$work/noaudit.site" --rehearsal \
+    --answers-fd 3 3</dev/null > noaudit.log 2>&1; then fail "a ceremony without answers ran"; fi
+grep -q "WARNING: the plan names no log inspector (auditor)" noaudit.log || { cat noaudit.log; fail "no warning of the empty role"; }
+grep 'names no log inspector' "$work/out/noaudit/root-key-generation.transcript" | grep '"type":"deviation"' > /dev/null \
+  || fail "the warning is not in the transcript"
+
 echo "== the real root key generation; Sato first tries to confirm as the manager (wrong role)"
 { enrol; echo Sato; me Yamada; me Ogawa; me Ishikawa; echo SoPin-1234x; new_shares; activate; me Mori; me Yamada; me Ogawa; me Yamada; } > a-root-real
 # (Sato's name only: the refusal comes before any credential is asked.)
@@ -235,17 +244,41 @@ if "$hanko" crl --state ca --out-dir old-shares-lists --share shares/Sato.share 
 fi
 grep -q "CKR_PIN_INCORRECT" old.log || { cat old.log; fail "old shares: unexpected error"; }
 
+echo "== after the backup the primary revokes a certificate for keyCompromise and publishes its lists"
+late=$("$hanko" list --state ca --json --status valid "${P[@]}" 9<"$work/pp" | python3 -c '
+import json, sys
+for line in sys.stdin:
+    c = json.loads(line)
+    if c["kind"] == "subscriber":
+        print(c["serial"]); break')
+[ -n "$late" ] || fail "no valid subscriber certificate to revoke"
+"$hanko" revoke --state ca --serial "$late" --reason keyCompromise --out-dir "$work/out/primary-after-backup" "${P[@]}" 9<"$work/pp" > /dev/null 2>&1
+highest_before=$(for f in $(find "$work/out" -name '*.crl' -not -path '*/rehearsal/*'); do
+  n=$(openssl crl -inform DER -in "$f" -noout -crlnumber | cut -d= -f2); echo $((16#${n#0x})); done | sort -n | tail -1)
+
 echo "== restore at the backup center: a second, fresh token folder and state"
 mkdir center-tokens
 printf 'directories.tokendir = %s/center-tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$work" > center.conf
 site center "$work/center-ca" hanko-center "$work/center-shares"
-{ enrol; me Yamada; me Ogawa; me Ishikawa; echo SoPin-1234x; new_shares Center; share_c() { printf '%s\n%s-Center1234\n' "$1" "$1"; }
-  share_c Suzuki; share_c Tanaka; share_c Watanabe; me Yamada; bshare Yamamoto; bshare Tanaka; me Ogawa; me Yamada; } > a-restore
+# A passphrase typed at the manager's name prompt and at the backup-key custodian's: refused, never written.
+{ enrol; echo 'Secret-AtConfirm-55'; me Yamada; me Ogawa; me Ishikawa; echo SoPin-1234x; new_shares Center; share_c() { printf '%s\n%s-Center1234\n' "$1" "$1"; }
+  share_c Suzuki; share_c Tanaka; share_c Watanabe; me Yamada; echo 'Secret-AtBackup-66'; bshare Yamamoto; bshare Tanaka; me Ogawa; me Yamada; } > a-restore
 SOFTHSM2_CONF=$work/center.conf run center restore a-restore > restore.log
 unlock "$work/center-shares" Center Suzuki Tanaka Watanabe
 SOFTHSM2_CONF=$work/center.conf verify center restore "$work/center-ca"
 pem "$work/out/center/repository/ca-g1.crt" center.pem
 cmp root.pem center.pem || fail "the restored CA has another certificate"
+# The restore ceremony took the primary's published lists (the site's evidence) in: the certificate
+# revoked after the backup is on the next lists, numbered above every list published before.
+openssl crl -inform DER -in "$work/out/center/lists/g1-full.crl" -noout -text | grep "Serial Number: $late" > /dev/null \
+  || fail "the revocation made after the backup is lost by the restore ceremony"
+for f in "$work"/out/center/lists/*.crl; do
+  n=$(openssl crl -inform DER -in "$f" -noout -crlnumber | cut -d= -f2)
+  [ $((16#${n#0x})) -gt "$highest_before" ] || fail "$f is numbered $((16#${n#0x})), not above $highest_before"
+done
+grep -q "revocations taken in: 1" "$work/out/center/restore.transcript" || fail "the transcript does not show what was taken in"
+if grep -rl 'Secret-AtConfirm-55\|Secret-AtBackup-66' "$work/out" "$work/center-ca"; then fail "a secret typed at a name prompt was written"; fi
+[ "$(grep -c 'not in the plan (not recorded' "$work/out/center/restore.transcript")" = 2 ] || fail "the two refused names are not in the transcript"
 
 echo "== compromise of generation 2 at the backup center's CA"
 site compromise "$work/center-ca" hanko-center "$work/center-shares"

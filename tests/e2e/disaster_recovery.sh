@@ -78,6 +78,8 @@ hand=$(serial_of hand.der)
 keep_lists repo/*.crl
 cp repo/*.crl evidence/
 openssl crl -inform DER -in repo/g1-full.crl -noout -text | grep "$early" > /dev/null || fail "the primary's list lacks the compromised certificate"
+# The monthly archive volume (R43) is evidence too: every certificate and list, signed by the audit key.
+"$hanko" archive create --state ca --out archive-volume "${pin[@]}" 3<pinfile > /dev/null 2>&1
 sleep 1  # the newer set must be newer by its manifest's time, which counts seconds
 "$hanko" backup --state ca --to media "${pin[@]}" 3<pinfile > /dev/null 2>&1
 [ "$(ls -d media/hanko-backup-* | wc -l)" = 2 ] || fail "not two sets"
@@ -88,7 +90,7 @@ rm -rf tokens/* ca
 mkdir -p center/tokens && cd center
 printf 'directories.tokendir = %s/center/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$work" > softhsm2.conf
 export SOFTHSM2_CONF=$work/center/softhsm2.conf
-cp -r ../backup-shares ../media .
+cp -r ../backup-shares ../media ../archive-volume .
 older=$work/center/$older
 "$hanko" token-init --label center --so-pin-fd 3 --pin-fd 4 3<../so 4<../pinfile > /dev/null
 
@@ -134,7 +136,7 @@ openssl ca -config other.cnf -gencrl -keyfile other.key -cert other.pem -out for
 grep -q "certificates issued after the backup, taken in: 3" summary.txt || fail "certificates not taken in: $(cat summary.txt)"
 grep -q "batches processed after the backup, taken in: 2" summary.txt || fail "batches not taken in: $(cat summary.txt)"
 grep -q "revocations taken in: 1 .*1 of certificates no evidence holds" summary.txt || fail "revocations: $(cat summary.txt)"
-grep -q "result bundles after the backup: 2-3, none missing" summary.txt || fail "sequence: $(cat summary.txt)"
+grep -q "result bundles after the backup: 2-3, none missing in between" summary.txt || fail "sequence: $(cat summary.txt)"
 grep -q "result-2-changed.hkb: not a result bundle of this signer" summary.txt || fail "forged bundle not named: $(cat summary.txt)"
 grep -q "other.crl: a list of another issuer" summary.txt || fail "foreign list not named: $(cat summary.txt)"
 echo "ok  restore of the older set with evidence: $(cat restore.txt)"
@@ -202,6 +204,28 @@ echo "ok  restore and status say the backup key is missing until backup-setup; s
 
 STATE=r2 refused "a token that already holds this CA's keys" "of this very CA" 1 --backup "$older" --older-set --evidence ../evidence --yes
 "$hanko" audit-verify --state restored > /dev/null || fail "restored audit log"
+
+# The same older set with only the archive volume as evidence: every certificate after the backup
+# is taken in, the one issued by hand too, so no revocation is left without its certificate.
+"$hanko" token-init --label center-archive --so-pin-fd 3 --pin-fd 4 3<../so 4<../pinfile > /dev/null
+"$hanko" restore --backup "$older" --older-set --state from-archive --token center-archive --evidence archive-volume --yes \
+  "${pin[@]}" "${bq[@]}" 3<../pinfile 4<../b2 > archive-restore.txt 2> archive-summary.txt || { cat archive-summary.txt; fail "restore with an archive volume"; }
+grep -q "1 archive volume(s)" archive-summary.txt || fail "the volume was not read: $(cat archive-summary.txt)"
+grep -q "certificates issued after the backup, taken in: 4 " archive-summary.txt || fail "volume certificates: $(cat archive-summary.txt)"
+grep -q "revocations taken in: 2 " archive-summary.txt || fail "volume revocations: $(cat archive-summary.txt)"
+"$hanko" revoke --state from-archive --serial "$hand" --reason keyCompromise "${pin[@]}" 3<../pinfile > /dev/null 2> err.txt && fail "re-revoked"
+grep -q "already revoked" err.txt || fail "the hand-issued certificate is not known as revoked: $(cat err.txt)"
+echo "ok  an archive volume as the only evidence: every certificate after the backup taken in, both revocations with them"
+
+# Evidence with a result bundle withheld: the gap is named, and status keeps saying so.
+mkdir gap && cp ../evidence/result-1.hkb ../evidence/result-3.hkb gap/
+"$hanko" token-init --label center-gap --so-pin-fd 3 --pin-fd 4 3<../so 4<../pinfile > /dev/null
+"$hanko" restore --backup "$older" --older-set --state from-gap --token center-gap --evidence gap --yes \
+  "${pin[@]}" "${bq[@]}" 3<../pinfile 4<../b2 > gap-restore.txt 2> gap-summary.txt || { cat gap-summary.txt; fail "restore with a gap"; }
+grep -q "MISSING 2 (withheld or lost" gap-summary.txt || fail "the gap is not named: $(cat gap-summary.txt)"
+"$hanko" status --state from-gap > status.txt
+grep -q "WARNING: .*result bundles 2 of the lost signer missing" status.txt || fail "status forgets the gap: $(cat status.txt)"
+echo "ok  a withheld result bundle: named in the summary ($(grep -o 'MISSING [^(]*' gap-summary.txt)) and kept by status"
 
 # A role nobody holds is enrolled under the custodians' quorum (here: a CA made by hand, so the
 # quorum alone), and the log inspector can then read the log.

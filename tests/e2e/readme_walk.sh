@@ -30,3 +30,24 @@ grep -q "certificate revoked" v.txt || fail "refused for another reason: $(cat v
 openssl verify -x509_strict -check_ss_sig -CAfile ca.pem ca.pem > /dev/null || fail "the CA certificate"
 grep -qE "^[0-9A-F]+  g1  revoked \(keyCompromise\)" walk.out || fail "find --status revoked does not show it: $(cat walk.out)"
 echo "ok  the README's block runs as written; openssl accepts what it publishes and refuses the revoked certificate"
+
+# The disaster-recovery drill block, in a folder of its own: the primary revokes after its backup,
+# is lost, and the backup center's restore with the published repository as evidence keeps the
+# certificate revoked; every list after the restore is numbered above every one before it.
+cd "$work"
+mkdir dr
+sed -n '/<!-- readme-walk-dr begin -->/,/<!-- readme-walk-dr end -->/p' "$root/README.md" | sed '1,2d;$d' | sed '$d' > dr/walk.sh
+[ "$(wc -l < dr/walk.sh)" -gt 10 ] || fail "no readme-walk-dr block in README.md"
+grep -q '^```' dr/walk.sh && fail "the DR block was not cut out cleanly: $(cat dr/walk.sh)"
+cd dr
+PATH=$build/offline:$build/relay:$PATH bash -euo pipefail walk.sh > walk.out 2>&1 || { cat walk.out; fail "the README's DR block fails as written"; }
+grep -q "suzuki.pem: revoked, as before the loss" walk.out || fail "the certificate revoked after the backup verifies after the restore: $(cat walk.out)"
+grep -q "certificate revoked" walk.out || fail "refused for another reason: $(cat walk.out)"
+before=0
+for f in repo/*.crl; do n=$(openssl crl -inform DER -in "$f" -noout -crlnumber | cut -d= -f2); n=${n#0x}; [ $((16#$n)) -gt "$before" ] && before=$((16#$n)); done
+for f in repo-after/*.crl; do
+  n=$(openssl crl -inform DER -in "$f" -noout -crlnumber | cut -d= -f2); n=${n#0x}
+  [ $((16#$n)) -gt "$before" ] || fail "$f #$((16#$n)) is not above the highest number published before the loss ($before)"
+done
+grep -q "WARNING: .*holds no backup key yet" walk.out || fail "status after the restore does not say the backup key is missing: $(cat walk.out)"
+echo "ok  the README's DR block runs as written: the revocation made after the backup survives the restore, numbers only rise"

@@ -495,6 +495,18 @@ pass "a later list (number $later_n) supersedes the day-2 list still waiting"
 stop_relay
 start_relay
 
+# The evidence a signer restored from an older backup needs (hanko-offline restore --evidence):
+# every imported result bundle and every served list, copied 0600 to a new folder; refused into a
+# folder that is not empty.
+"$relay" evidence --config "$conf" --out "$out/evidence" > "$out/evidence.txt" || fail "evidence: $(cat "$out/evidence.txt")"
+[ "$(find "$out/evidence/result-bundles" -name '*.hkb' | wc -l)" = "$(find "$rd/state/archive" -name '*.hkb' | wc -l)" ] \
+  || fail "not every archived result bundle was copied: $(cat "$out/evidence.txt")"
+[ -n "$(find "$out/evidence/lists" -name 'repository_*.crl')" ] || fail "no served list copied: $(ls -R "$out/evidence")"
+[ -z "$(find "$out/evidence" -perm /077)" ] || fail "evidence readable by others: $(find "$out/evidence" -perm /077)"
+if "$relay" evidence --config "$conf" --out "$out/evidence" > /dev/null 2> "$out/evidence.err"; then fail "evidence copied into a full folder"; fi
+grep -q "not empty" "$out/evidence.err" || fail "evidence refusal: $(cat "$out/evidence.err")"
+pass "evidence for a restore: $(head -1 "$out/evidence.txt")"
+
 "$relay" status --config "$conf" > "$out/status.txt" || true  # exit 1 = warnings, shown below
 head -3 "$out/status.txt"
 echo "relay faults: all passed"

@@ -49,6 +49,16 @@ ArchiveSummary write_archive(CaStore& store, const std::filesystem::path& volume
 // reaches every checkpoint. Throws ArchiveError naming the first problem.
 ArchiveSummary verify_archive(const std::filesystem::path& volume, const std::optional<Bytes>& audit_spki);
 
+// Is this folder an archive volume (its MANIFEST's first line)? Reads only that line.
+bool is_archive_volume(const std::filesystem::path& folder);
+// Every certificate and every list in a volume, as DER (call verify_archive first: this only
+// splits the files). For a restore's reconciliation (reconcile.h).
+struct ArchiveContent {
+  std::vector<Bytes> certificates;
+  std::vector<Bytes> lists;
+};
+ArchiveContent read_archive_content(const std::filesystem::path& volume);
+
 // Copies a volume to new media, reading every copied file back, then verifies the copy.
 ArchiveSummary copy_archive(const std::filesystem::path& from, const std::filesystem::path& to);
 

@@ -3,7 +3,8 @@
 // lost signer did after it left evidence outside, signed by keys the relay does not hold:
 //   result bundles (transport key): the certificates of each batch, the batch ids, the lists of
 //                  the day and the newest audit checkpoint (audit key);
-//   lists (CA key): every revocation and every CRL number the world has seen.
+//   lists (CA key): every revocation and every CRL number the world has seen;
+//   archive volumes (audit key, R43): every certificate and every list up to the volume's day.
 // The restore reads that evidence, checks every signature against the keys of the backup set,
 // shows what it will take in and what it cannot prove, and then takes in what is proven, so that
 // nothing goes backwards: no revocation is lost, no CRL number is reused, no batch is signed
@@ -29,7 +30,7 @@ class Reconciliation {
   static Reconciliation examine(CaStore& store, const std::vector<std::filesystem::path>& folders,
                                 const std::function<void(const std::string&)>& progress = {});
 
-  bool found_anything() const { return m_bundles + m_lists > 0; }
+  bool found_anything() const { return m_bundles + m_lists + m_volumes > 0; }
   // What the custodians read before they approve: counts, gaps, and what cannot be proven.
   std::string summary(std::uint64_t crl_number_margin) const;
   // One line for the audit log.
@@ -55,7 +56,7 @@ class Reconciliation {
     Bytes result_der;
   };
 
-  std::size_t m_bundles = 0, m_lists = 0, m_folders = 0;
+  std::size_t m_bundles = 0, m_lists = 0, m_volumes = 0, m_folders = 0;
   std::uint64_t m_set_result_sequence = 0;  // the last result bundle the set knows
   std::set<std::uint64_t> m_sequences;      // of the verified result bundles
   std::vector<CertificateRecord> m_certificates;  // issued after the backup, proven
