@@ -15,6 +15,7 @@
 #include "hanko/offline/custody.h"
 #include "hanko/offline/database_key.h"
 #include "hanko/offline/people.h"
+#include "hanko/offline/reconcile.h"
 #include "hanko/offline/repository.h"
 #include "hanko/pki/pem.h"
 #include "hanko/transfer/bundle.h"
@@ -312,6 +313,39 @@ void cmd_cross_import(const po::variables_map& vm) {
   const CrossPair pair = o.ca.import_cross_certificate(read_der_or_pem(vm["certificate"].as<std::string>(), "CERTIFICATE"), o.time);
   std::cout << "cross-certificate from " << pair.bridge << " imported (serial " << pair.issued_to_us_serial.hex()
             << "); 'publish' writes the crossCertificatePair\n";
+}
+
+// Evidence of the lost signer found after the restore (a medium from a branch office, a relay's
+// archive recovered later): the same reconciliation as restore's, on the running CA, then every
+// list again, so revocations it proves are on the next lists at once.
+void cmd_reconcile(const po::variables_map& vm) {
+  Opened o(vm, KeyOperation{"taking in the lost signer's evidence"});
+  std::vector<fs::path> evidence;
+  for (const std::string& d : vm["evidence"].as<std::vector<std::string>>()) evidence.emplace_back(d);
+  const Reconciliation r = Reconciliation::examine(o.store, evidence, [](const std::string& line) { std::cerr << line << "\n"; });
+  if (!r.found_anything()) throw PolicyError("no result bundle (*.hkb), list (*.crl) or archive volume of this CA in the evidence folder(s)");
+  constexpr std::uint64_t kMargin = 1;  // the CA runs here now: its own numbers are known
+  std::cerr << r.summary(kMargin);
+  approve(vm, "Take in this evidence and sign every list again?", "reconcile");
+  CaKeys keys = open_keys(o.store, vm);
+  {
+    sql::Transaction txn(o.store.db());
+    r.apply(o.store, kMargin);
+    if (const std::string missing = r.missing_sequences(); !missing.empty()) {
+      o.store.set_follow_up("restore-evidence", "evidence taken in on " + pki::format_time(o.time) + " lacks result bundles " + missing +
+                                                    " of the lost signer: what they carried is unknown to this CA");
+    } else {
+      o.store.clear_follow_up("restore-evidence");
+    }
+    o.ca.audit("evidence.reconcile", r.audit_details(kMargin), o.time);
+    o.store.record_time(o.time);
+    txn.commit();
+  }
+  const auto lists = o.ca.make_lists(o.ca.all_scopes(), o.time, o.time, keys.signer_for());
+  std::cout << "evidence taken in: " << r.audit_details(kMargin) << "\nsigned " << lists.size() << " lists:\n";
+  print_lists(lists);
+  if (vm.count("out-dir")) write_lists(lists, vm["out-dir"].as<std::string>());
+  checkpoint(o, keys);
 }
 
 void cmd_revoke(const po::variables_map& vm) {
@@ -1000,6 +1034,17 @@ std::vector<Command> ca_commands() {
          o.add_options()("certificate", po::value<std::string>()->required(), "the Bridge CA's certificate for us (DER or PEM)");
        },
        cmd_cross_import},
+      {"reconcile", "take in the lost signer's evidence found after a restore, then sign every list (issue 27)",
+       [](po::options_description& o) {
+         add_state(o);
+         add_pin_option(o);
+         add_approval_options(o);
+         o.add_options()("evidence", po::value<std::vector<std::string>>()->required(),
+                         "a folder of result bundles (*.hkb), lists (*.crl) or archive volumes; searched recursively; repeatable")(
+             "yes", "approve the summary without a terminal prompt (scripted ceremonies)")(
+             "out-dir", po::value<std::string>(), "also write the new lists here");
+       },
+       cmd_reconcile},
       {"revoke", "revoke a certificate and sign the affected lists at once (R21)",
        [](po::options_description& o) {
          add_state(o);

@@ -243,16 +243,16 @@ class Examiner {
     r.serial = cert->serial;
     r.generation = signer->number;
     r.kind = !cert->is_ca() ? CertificateKind::kSubscriber : cert->is_self_issued() ? CertificateKind::kLink : CertificateKind::kCross;
-    r.profile = "(taken in at restore)";
+    r.profile = "(taken in from evidence)";
     r.subject = cert->subject.to_string();
     r.subject_der = cert->subject.der();
     r.not_before = cert->not_before;
     r.not_after = cert->not_after;
     if (r.kind == CertificateKind::kSubscriber) r.partition = partition_for(*cert, signer->number);
     r.der = der;
-    r.requested_by = "(unknown: taken in at restore)";
+    r.requested_by = "(unknown: taken in from evidence)";
     r.batch_id = batch_id;
-    r.decision = "issued by the lost signer after the backup; taken in at restore from " + source;
+    r.decision = "issued by the lost signer after the backup; taken in from " + source;
     m_certificate_index[r.serial] = certificates.size();
     certificates.push_back(std::move(r));
   }
@@ -482,7 +482,7 @@ std::string Reconciliation::summary(std::uint64_t margin) const {
       << m_folders << " folder(s)\n";
     const std::uint64_t newest = m_sequences.empty() ? 0 : *m_sequences.rbegin();
     if (newest <= m_set_result_sequence) {
-      o << "  result bundles: none newer than the set's last (" << m_set_result_sequence
+      o << "  result bundles: none newer than the last this CA knows (" << m_set_result_sequence
         << "); if the lost signer signed batches after the backup, their results are missing from the evidence\n";
     } else {
       const std::string missing = missing_sequences();

@@ -262,7 +262,7 @@ printf 'directories.tokendir = %s/center-tokens\nobjectstore.backend = file\nlog
 site center "$work/center-ca" hanko-center "$work/center-shares"
 # A passphrase typed at the manager's name prompt and at the backup-key custodian's: refused, never written.
 { enrol; echo 'Secret-AtConfirm-55'; me Yamada; me Ogawa; me Ishikawa; echo SoPin-1234x; new_shares Center; share_c() { printf '%s\n%s-Center1234\n' "$1" "$1"; }
-  share_c Suzuki; share_c Tanaka; share_c Watanabe; me Yamada; echo 'Secret-AtBackup-66'; bshare Yamamoto; bshare Tanaka; me Ogawa; me Yamada; } > a-restore
+  share_c Suzuki; share_c Tanaka; share_c Watanabe; me Yamada; echo 'Secret-AtBackup-66'; bshare Yamamoto; bshare Tanaka; me Yamada; me Ogawa; me Ogawa; me Yamada; } > a-restore
 SOFTHSM2_CONF=$work/center.conf run center restore a-restore > restore.log
 unlock "$work/center-shares" Center Suzuki Tanaka Watanabe
 SOFTHSM2_CONF=$work/center.conf verify center restore "$work/center-ca"

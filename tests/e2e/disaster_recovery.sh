@@ -60,6 +60,13 @@ keep_lists repo/*.crl
 older=$(ls -d media/hanko-backup-*)
 grep -qP '^backup-key\t[0-9A-F]{16,}$' "$older/manifest.txt" || fail "the manifest does not name the backup key's share set: $(grep backup-key "$older/manifest.txt")"
 echo "ok  primary: 3 certificates by batch, lists published, backup set $(basename "$older")"
+# On a terminal (a pty from script(1)), a mistyped share passphrase may be typed again. Each line
+# waits until the prompt is up: the prompt flushes input typed ahead of it.
+{ sleep 1; echo 'Frank-wrong-1'; sleep 1; echo 'Frank-back1'; sleep 1; echo 'Heidi-back3'; sleep 1; } \
+  | script -qec "'$hanko' backup-verify --backup '$older' --backup-share backup-shares/Frank.share --backup-share backup-shares/Heidi.share" \
+    /dev/null > tty.txt 2>&1 || { cat tty.txt; fail "backup-verify on a terminal"; }
+grep -q "type it again (2 more tries)" tty.txt && grep -q "verifies: MAC" tty.txt || fail "no second try on a terminal: $(cat tty.txt)"
+echo "ok  on a terminal a mistyped backup-key passphrase is typed again, not the end of the command"
 
 # After the backup: more certificates, a keyCompromise by batch (of a certificate the set knows)
 # and by hand (of one issued by hand after the backup: no result bundle holds it), lists published.
@@ -226,6 +233,17 @@ grep -q "MISSING 2 (withheld or lost" gap-summary.txt || fail "the gap is not na
 "$hanko" status --state from-gap > status.txt
 grep -q "WARNING: .*result bundles 2 of the lost signer missing" status.txt || fail "status forgets the gap: $(cat status.txt)"
 echo "ok  a withheld result bundle: named in the summary ($(grep -o 'MISSING [^(]*' gap-summary.txt)) and kept by status"
+# The withheld bundle turns up later: reconcile takes it in on the running CA, signs every list,
+# and the warning goes.
+"$hanko" reconcile --state from-gap --evidence ../evidence --yes --out-dir gap-lists "${pin[@]}" 3<../pinfile \
+  > reconcile.txt 2> reconcile-summary.txt || { cat reconcile-summary.txt; fail "reconcile"; }
+grep -q "certificates issued after the backup, taken in: 3 " reconcile-summary.txt || fail "late certificates: $(cat reconcile-summary.txt)"
+"$hanko" status --state from-gap > status.txt
+grep -q "result bundles 2 of the lost signer missing" status.txt && fail "the warning outlives the late evidence: $(cat status.txt)"
+"$hanko" revoke --state from-gap --serial "$late" --reason superseded "${pin[@]}" 3<../pinfile > /dev/null 2> err.txt \
+  || fail "revoke after reconcile: $(cat err.txt)"
+[ -s gap-lists/g1-full.crl ] || fail "reconcile wrote no lists"
+echo "ok  late evidence: reconcile takes the withheld bundle in, signs every list, and status stops warning"
 
 # A role nobody holds is enrolled under the custodians' quorum (here: a CA made by hand, so the
 # quorum alone), and the log inspector can then read the log.

@@ -6,13 +6,19 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=tests/e2e/lib.sh
 source "$root/tests/e2e/lib.sh" "$(realpath "$1")"
-# The block makes its own token folder: it runs in an empty folder of its own, as a reader would.
-mkdir walk
-sed -n '/<!-- readme-walk begin -->/,/<!-- readme-walk end -->/p' "$root/README.md" | sed '1,2d;$d' | sed '$d' > walk/walk.sh
-[ "$(wc -l < walk/walk.sh)" -gt 10 ] || fail "no readme-walk block in README.md"
-grep -q '^```' walk/walk.sh && fail "the block was not cut out cleanly: $(cat walk/walk.sh)"
-cd walk
-PATH=$build/offline:$build/relay:$PATH bash -euo pipefail walk.sh > walk.out 2>&1 || { cat walk.out; fail "the README's block fails as written"; }
+# walk MARKER FOLDER: cuts the README's block between <!-- MARKER begin/end --> and runs it as
+# written in FOLDER (new and empty, as a reader's would be: the block makes its own token folder),
+# with the build's programs on PATH; its output goes to FOLDER/walk.out.
+walk() {
+  local marker=$1 folder=$2
+  mkdir "$work/$folder"
+  sed -n "/<!-- $marker begin -->/,/<!-- $marker end -->/p" "$root/README.md" | sed '1,2d;$d' | sed '$d' > "$work/$folder/walk.sh"
+  [ "$(wc -l < "$work/$folder/walk.sh")" -gt 10 ] || fail "no $marker block in README.md"
+  grep -q '^```' "$work/$folder/walk.sh" && fail "the $marker block was not cut out cleanly: $(cat "$work/$folder/walk.sh")"
+  cd "$work/$folder"
+  PATH=$build/offline:$build/relay:$PATH bash -euo pipefail walk.sh > walk.out 2>&1 || { cat walk.out; fail "the README's $marker block fails as written"; }
+}
+walk readme-walk walk
 
 # Published before the revocation: the certificate verified (the block's own openssl verify).
 grep -q "yamada.pem: OK" walk.out || fail "the block's openssl verify did not say OK: $(cat walk.out)"
@@ -34,13 +40,7 @@ echo "ok  the README's block runs as written; openssl accepts what it publishes 
 # The disaster-recovery drill block, in a folder of its own: the primary revokes after its backup,
 # is lost, and the backup center's restore with the published repository as evidence keeps the
 # certificate revoked; every list after the restore is numbered above every one before it.
-cd "$work"
-mkdir dr
-sed -n '/<!-- readme-walk-dr begin -->/,/<!-- readme-walk-dr end -->/p' "$root/README.md" | sed '1,2d;$d' | sed '$d' > dr/walk.sh
-[ "$(wc -l < dr/walk.sh)" -gt 10 ] || fail "no readme-walk-dr block in README.md"
-grep -q '^```' dr/walk.sh && fail "the DR block was not cut out cleanly: $(cat dr/walk.sh)"
-cd dr
-PATH=$build/offline:$build/relay:$PATH bash -euo pipefail walk.sh > walk.out 2>&1 || { cat walk.out; fail "the README's DR block fails as written"; }
+walk readme-walk-dr dr
 grep -q "suzuki.pem: revoked, as before the loss" walk.out || fail "the certificate revoked after the backup verifies after the restore: $(cat walk.out)"
 grep -q "certificate revoked" walk.out || fail "refused for another reason: $(cat walk.out)"
 before=0
