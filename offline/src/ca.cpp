@@ -265,9 +265,14 @@ PlannedCertificate Ca::plan(const IssueRequest& request, Time now, CryptoPP::Ran
     t.extensions.push_back(make_subject_key_identifier(key_identifier(csr.public_key)));
     t.extensions.push_back(make_authority_key_identifier(key_identifier(ca.public_key)));
     if (!crl_urls.empty()) t.extensions.push_back(distribution_points(crl_urls));
-    if (!config.ocsp_url.empty()) {
-      t.extensions.push_back(make_authority_info_access({{oid::kAdOcsp, GeneralName::uri(config.ocsp_url)}}));
+    std::vector<AccessDescription> access;
+    if (!config.ocsp_url.empty()) access.push_back({oid::kAdOcsp, GeneralName::uri(config.ocsp_url)});
+    if (!config.ca_issuers_url.empty()) {
+      std::string url = config.ca_issuers_url;
+      if (const auto at = url.find("{generation}"); at != std::string::npos) url.replace(at, 12, std::to_string(generation.number));
+      access.push_back({oid::kAdCaIssuers, GeneralName::uri(url)});
     }
+    if (!access.empty()) t.extensions.push_back(make_authority_info_access(access));
   }
   if (!config.policy_oid.empty()) {
     PolicyInformation policy{Oid(config.policy_oid), {}};

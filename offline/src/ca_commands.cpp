@@ -148,6 +148,7 @@ void cmd_init(const po::variables_map& vm) {
   config.token = vm["token"].as<std::string>();
   if (vm.count("crl-url")) config.crl_urls = vm["crl-url"].as<std::vector<std::string>>();
   if (vm.count("ocsp-url")) config.ocsp_url = vm["ocsp-url"].as<std::string>();
+  if (vm.count("ca-issuers-url")) config.ca_issuers_url = vm["ca-issuers-url"].as<std::string>();
   if (vm.count("policy-oid")) config.policy_oid = pki::Oid(vm["policy-oid"].as<std::string>()).to_string();
   if (vm.count("cps-url")) config.cps_url = vm["cps-url"].as<std::string>();
   config.crl_validity_hours = vm["crl-hours"].as<int>();
@@ -926,6 +927,7 @@ void cmd_profiles(const po::variables_map& vm) {
                 << "\n"
                 << "  cRLDistributionPoints  the certificate's partition: " << crl << "\n";
       if (!config.ocsp_url.empty()) std::cout << "  authorityInfoAccess  OCSP " << config.ocsp_url << "\n";
+      if (!config.ca_issuers_url.empty()) std::cout << "  authorityInfoAccess  caIssuers " << config.ca_issuers_url << "\n";
       if (p.ocsp_no_check) std::cout << "  ocspNoCheck    (the responder's own certificate is not checked by OCSP)\n";
     }
     std::cout << "  subjectKeyIdentifier, authorityKeyIdentifier  SHA-1 of the key (RFC 5280 4.2.1.2 method 1)\n";
@@ -993,6 +995,9 @@ std::vector<Command> ca_commands() {
              "algorithm", po::value<std::string>(), "signature algorithm (default: by key type)")(
              "crl-url", po::value<std::vector<std::string>>(), "CRL URL template, '{scope}' = list name (e.g. g1-CRL1); repeatable")(
              "ocsp-url", po::value<std::string>(), "OCSP responder URL for authorityInfoAccess")(
+             "ca-issuers-url", po::value<std::string>(),
+             "URL of the issuing CA certificate for authorityInfoAccess caIssuers; '{generation}' = the issuing key generation, "
+             "e.g. http://repo.example.jp/ca-g{generation}.crt")(
              "policy-oid", po::value<std::string>(), "certificate policy OID")(
              "cps-url", po::value<std::string>(), "CPS URL qualifier")(
              "crl-hours", po::value<int>()->default_value(72), "list validity in hours (R21)")(

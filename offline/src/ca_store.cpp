@@ -171,6 +171,7 @@ std::string CaConfig::serialize() const {
   out << "token = " << token << "\n";
   for (const std::string& u : crl_urls) out << "crl_url = " << u << "\n";
   if (!ocsp_url.empty()) out << "ocsp_url = " << ocsp_url << "\n";
+  if (!ca_issuers_url.empty()) out << "ca_issuers_url = " << ca_issuers_url << "\n";
   if (!policy_oid.empty()) out << "policy_oid = " << policy_oid << "\n";
   if (!cps_url.empty()) out << "cps_url = " << cps_url << "\n";
   out << "crl_validity_hours = " << crl_validity_hours << "\n";
@@ -211,6 +212,7 @@ CaConfig CaConfig::parse(std::string_view text) {
     else if (key == "token") c.token = value;
     else if (key == "crl_url") c.crl_urls.push_back(value);
     else if (key == "ocsp_url") c.ocsp_url = value;
+    else if (key == "ca_issuers_url") c.ca_issuers_url = value;
     else if (key == "policy_oid") c.policy_oid = value;
     else if (key == "cps_url") c.cps_url = value;
     else if (key == "crl_validity_hours") c.crl_validity_hours = integer(value, 1, 24 * 31);
@@ -231,9 +233,17 @@ CaConfig CaConfig::parse(std::string_view text) {
 
 std::vector<std::string> CaConfig::urls_for(const std::string& scope) const {
   std::vector<std::string> out;
+  const bool arl = scope.size() > 4 && scope.compare(scope.size() - 4, 4, "-arl") == 0;
   for (std::string u : crl_urls) {
     const auto at = u.find("{scope}");
     if (at != std::string::npos) u.replace(at, 7, scope);
+    // RFC 4523: a directory holds an ARL in authorityRevocationList, not certificateRevocationList,
+    // and the relay publishes it there; an LDAP address of an ARL must ask for that attribute.
+    const auto query = u.find('?');
+    if (arl && u.rfind("ldap", 0) == 0 && query != std::string::npos &&
+        u.compare(query + 1, 25, "certificateRevocationList") == 0) {
+      u.replace(query + 1, 25, "authorityRevocationList");
+    }
     out.push_back(u);
   }
   return out;

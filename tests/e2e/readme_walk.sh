@@ -37,6 +37,13 @@ openssl verify -x509_strict -check_ss_sig -CAfile ca.pem ca.pem > /dev/null || f
 grep -qE "^[0-9A-F]+  g1  revoked \(keyCompromise\)" walk.out || fail "find --status revoked does not show it: $(cat walk.out)"
 echo "ok  the README's block runs as written; openssl accepts what it publishes and refuses the revoked certificate"
 
+# The README's Python reader of the basic four, on the walk's certificate.
+sed -n '/<!-- readme-basic-four begin -->/,/<!-- readme-basic-four end -->/p' "$root/README.md" | sed '1,2d;$d' | sed '$d' > basic_four.py
+python3 basic_four.py yamada.pem > basic_four.txt 2>&1 || fail "the README's basic-four reader: $(cat basic_four.txt)"
+printf 'name: 山田太郎\nbirth: 19800401\ngender: 1\naddress: 熊本県熊本市中央区水前寺6-18-1\n' | cmp -s - basic_four.txt \
+  || fail "the README's basic-four reader prints: $(cat basic_four.txt)"
+echo "ok  the README's Python reader gives the basic four in the documented order"
+
 # The disaster-recovery drill block, in a folder of its own: the primary revokes after its backup,
 # is lost, and the backup center's restore with the published repository as evidence keeps the
 # certificate revoked; every list after the restore is numbered above every one before it.

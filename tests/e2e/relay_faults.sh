@@ -495,6 +495,29 @@ pass "a later list (number $later_n) supersedes the day-2 list still waiting"
 stop_relay
 start_relay
 
+# What link certificates point at exists (issue 30): the ARL, fetched anonymously by the LDAP
+# address in their CRLDP (the demo's certificates name port 3890; the test's slapd has its own).
+mkdir -p "$out/arl-ldap"
+for link in g2-NewWithOld g2-OldWithNew; do
+  cp "$out/repository/$link.crt" "$out/arl-ldap/$link.crt" || fail "the signer's repository has no $link.crt"
+  url=$(python3 - "$out/arl-ldap/$link.crt" <<'PY'
+import sys
+from cryptography import x509
+cert = x509.load_der_x509_certificate(open(sys.argv[1], "rb").read())
+points = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+print(next(n.value for p in points for n in p.full_name if n.value.startswith("ldap://")))
+PY
+)
+  case $url in *"?authorityRevocationList;binary") ;; *) fail "$link's LDAP CRLDP does not ask for authorityRevocationList: $url" ;; esac
+  dn=$(python3 -c 'import sys, urllib.parse; u = urllib.parse.urlsplit(sys.argv[1]); print(urllib.parse.unquote(u.path[1:]))' "$url")
+  rm -f "$out/arl-ldap/"ldapsearch-*
+  ldapsearch -LLL -x -H "ldap://127.0.0.1:$ldap_port/" -b "$dn" -s base -t -T "$out/arl-ldap" "authorityRevocationList;binary" \
+    > /dev/null 2>&1 || fail "ldapsearch of $url"
+  arl=$(ls "$out/arl-ldap/"ldapsearch-* 2>/dev/null | head -1)
+  [ -n "$arl" ] && openssl crl -inform DER -in "$arl" -noout 2>/dev/null || fail "no ARL at $url (anonymous LDAP)"
+done
+pass "the link certificates' LDAP CRLDP gives the ARL anonymously (authorityRevocationList, RFC 4523)"
+
 # The evidence a signer restored from an older backup needs (hanko-offline restore --evidence):
 # every imported result bundle and every served list, copied 0600 to a new folder; refused into a
 # folder that is not empty.

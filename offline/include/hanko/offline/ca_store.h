@@ -25,6 +25,9 @@ struct CaConfig {
   // CRL distribution point URL templates; "{scope}" becomes the list's name (e.g. g1-CRL1).
   std::vector<std::string> crl_urls;
   std::string ocsp_url;
+  // authorityInfoAccess caIssuers of subscriber certificates: where the issuing CA certificate
+  // is served; "{generation}" becomes the issuing key generation's number.
+  std::string ca_issuers_url;
   std::string policy_oid;
   std::string cps_url;
   int crl_validity_hours = 72;  // R21: each list valid 72 hours
@@ -39,6 +42,8 @@ struct CaConfig {
 
   std::string serialize() const;
   static CaConfig parse(std::string_view text);  // throws std::runtime_error naming the line
+  // The addresses of one list: "{scope}" replaced; an ARL's LDAP address asks for
+  // authorityRevocationList (RFC 4523) where the template says certificateRevocationList.
   std::vector<std::string> urls_for(const std::string& scope) const;
 };
 
