@@ -121,6 +121,28 @@ for crt in "$out"/issued/*.crt; do
 done
 for f in "$repo"/*.crl "$repo"/*.crt; do derdump -i "$f" > /dev/null || fail "derdump $f"; done
 
+echo "-- the README's relying-party recipes, run as written, fail closed for every revoked certificate"
+mkdir "$work/rp" && ln -s "$repo" "$work/rp/repo"
+sed -n '/<!-- rp-guide begin -->/,/<!-- rp-guide end -->/p' "$root/README.md" | sed '1,2d;$d' | sed '$d' > "$work/rp/guide.sh"
+[ "$(grep -c '^rp_' "$work/rp/guide.sh")" -ge 4 ] || fail "no rp-guide block in README.md"
+(
+  cd "$work/rp"
+  # shellcheck disable=SC1091
+  source ./guide.sh
+  rp_setup
+  for crt in "$out"/issued/*.crt; do
+    serial=$(basename "$crt" .crt) g=$(generation_of "$crt")
+    revoked=no; grep -qx "$serial" "$out/revoked.txt" && revoked=yes
+    for how in "rp_openssl $crt ca-g1.pem" "rp_openssl $crt ca-g2.pem" "rp_gnutls $crt ${g#g}" "rp_nss $crt ${g#g}"; do
+      # shellcheck disable=SC2086
+      if $how > out.txt 2>&1; then verdict=good; else verdict=refused; fi
+      if [ $revoked = yes ] && [ $verdict = good ]; then fail "the README's '${how%% *}' accepts revoked $serial ($g): $(cat out.txt)"; fi
+      if [ $revoked = no ] && [ $verdict = refused ]; then fail "the README's '${how%% *}' refuses good $serial ($g): $(cat out.txt)"; fi
+    done
+  done
+)
+echo "ok  the README's OpenSSL (either root, across the rollover), GnuTLS and NSS recipes: every good certificate good, every revoked one refused"
+
 echo "-- Java PKIX (JDK's SUN provider and BouncyCastle) across the rollover, every CRL in the store"
 # Both providers take the first CRL in hash order that claims to cover a certificate, so every
 # leaf is judged under several CRL orders; a list that claims a scope it does not cover shows up
