@@ -142,6 +142,14 @@ sed -n '/<!-- rp-guide begin -->/,/<!-- rp-guide end -->/p' "$root/README.md" | 
   done
 )
 echo "ok  the README's OpenSSL (either root, across the rollover), GnuTLS and NSS recipes: every good certificate good, every revoked one refused"
+sed -n '/<!-- rp-guide-java begin -->/,/<!-- rp-guide-java end -->/p' "$root/README.md" | sed '1,2d;$d' | sed '$d' > "$work/rp/RpCheck.java"
+(cd "$work/rp" && java RpCheck.java "$repo" "$out"/issued/*.crt) > "$work/rp/java.txt" 2>&1 || fail "the README's Java recipe: $(tail -5 "$work/rp/java.txt")"
+[ "$(grep -c ' good$' "$work/rp/java.txt")" -eq "$(( $(ls "$out"/issued/*.crt | wc -l) - $(wc -l < "$out/revoked.txt") ))" ] \
+  || fail "the README's Java recipe: $(grep -v ' good$' "$work/rp/java.txt" | head -5)"
+while read -r serial; do
+  grep "/$serial.crt refused: Certificate has been revoked" "$work/rp/java.txt" > /dev/null || fail "the README's Java recipe does not refuse revoked $serial"
+done < "$out/revoked.txt"
+echo "ok  the README's Java recipe (every root an anchor, links and lists in the store): good ones good, revoked ones refused as revoked"
 
 echo "-- Java PKIX (JDK's SUN provider and BouncyCastle) across the rollover, every CRL in the store"
 # Both providers take the first CRL in hash order that claims to cover a certificate, so every
