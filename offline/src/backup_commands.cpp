@@ -379,6 +379,11 @@ std::string age_text(pki::Time then, pki::Time at) {
   return std::to_string(minutes) + " minute(s) old";
 }
 
+// A set's manifest as it stands, not yet authenticated (the backup key's quorum comes later).
+backup::Manifest unauthenticated_manifest(const fs::path& set) {
+  return backup::Manifest::parse(read_text_file(set / "manifest.txt", 4u << 20));
+}
+
 // Sets of the same CA beside this one (the medium's other dated sets), newer than it. Their
 // manifests are not authenticated yet: they can only make the restore more careful.
 std::vector<std::pair<fs::path, pki::Time>> newer_sets_beside(const fs::path& set, const backup::Manifest& manifest) {
@@ -388,7 +393,7 @@ std::vector<std::pair<fs::path, pki::Time>> newer_sets_beside(const fs::path& se
   for (const fs::directory_entry& e : fs::directory_iterator(self.parent_path(), ec)) {
     if (!e.is_directory() || e.path() == self || !fs::exists(e.path() / "manifest.txt")) continue;
     try {
-      const backup::Manifest other = backup::Manifest::parse(read_text_file(e.path() / "manifest.txt", 4u << 20));
+      const backup::Manifest other = unauthenticated_manifest(e.path());
       if (other.ca_fingerprint == manifest.ca_fingerprint && other.created > manifest.created) out.emplace_back(e.path(), other.created);
     } catch (const std::exception&) {
       // Not a set, or a damaged one: nothing it says counts.
@@ -420,10 +425,11 @@ void cmd_restore(const po::variables_map& vm) {
   CaStore::check_can_create(state);
   const pki::Time time = now();
   // 0. What the set is, before anyone presents a share: its date, its age, how far its log goes.
+  // Only the manifest is read here (not yet authenticated); step 1 checks it and every file.
   {
     backup::Manifest claimed;
     try {
-      claimed = backup::read_checked_without_mac(set);
+      claimed = unauthenticated_manifest(set);
     } catch (const std::exception& e) {
       throw BackupError(std::string("backup set refused, nothing was restored: ") + e.what());
     }

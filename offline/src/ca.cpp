@@ -18,29 +18,6 @@ using namespace hanko::pki;
 
 namespace {
 
-struct ScopeParts {
-  int generation = 0;
-  CaStore::ListKind kind = CaStore::ListKind::kFull;
-  std::string partition;
-};
-
-ScopeParts parse_scope(const std::string& scope) {
-  const auto dash = scope.find('-');
-  if (scope.size() < 4 || scope[0] != 'g' || dash == std::string::npos) {
-    throw PolicyError("'" + scope + "' is not a list name (g<generation>-<partition>, -arl or -full)");
-  }
-  ScopeParts p;
-  p.generation = std::stoi(scope.substr(1, dash - 1));
-  const std::string rest = scope.substr(dash + 1);
-  if (rest == "arl") p.kind = CaStore::ListKind::kArl;
-  else if (rest == "full") p.kind = CaStore::ListKind::kFull;
-  else {
-    p.kind = CaStore::ListKind::kPartition;
-    p.partition = rest;
-  }
-  return p;
-}
-
 void check_partition_name(const std::string& name) {
   const bool ok = !name.empty() && name.size() <= 32 && name != "arl" && name != "full" &&
                   std::all_of(name.begin(), name.end(), [](char c) {
@@ -86,7 +63,7 @@ bool lists_have_own_address(const CaConfig& config) {
 // What a list must hold so that it claims no scope it does not cover (RFC 5280 5.2.5, 6.3.3):
 // a fullCRL (no IDP) covers every generation of the name; so do partitions and ARLs without an
 // address of their own.
-CaStore::ListCoverage coverage_of(const ScopeParts& parts, const CaConfig& config) {
+CaStore::ListCoverage coverage_of(const Ca::ScopeParts& parts, const CaConfig& config) {
   CaStore::ListCoverage c;
   c.kind = parts.kind;
   if (parts.kind == CaStore::ListKind::kFull || !lists_have_own_address(config)) return c;
@@ -148,6 +125,23 @@ CertificateTemplate ca_certificate_template(const Certificate& issuer, const Nam
 }
 
 }  // namespace
+
+Ca::ScopeParts Ca::parse_scope(const std::string& scope) {
+  const auto dash = scope.find('-');
+  if (scope.size() < 4 || scope[0] != 'g' || dash == std::string::npos) {
+    throw PolicyError("'" + scope + "' is not a list name (g<generation>-<partition>, -arl or -full)");
+  }
+  ScopeParts p;
+  p.generation = std::stoi(scope.substr(1, dash - 1));
+  const std::string rest = scope.substr(dash + 1);
+  if (rest == "arl") p.kind = CaStore::ListKind::kArl;
+  else if (rest == "full") p.kind = CaStore::ListKind::kFull;
+  else {
+    p.kind = CaStore::ListKind::kPartition;
+    p.partition = rest;
+  }
+  return p;
+}
 
 std::string Ca::scope_name(int generation, const std::string& list) {
   return "g" + std::to_string(generation) + "-" + list;
@@ -754,11 +748,9 @@ std::vector<std::string> unheld_roles(CaStore& store) {
   PeopleRegistry people(store.db());
   const std::vector<Person> everyone = people.list();
   if (!everyone.empty()) {
-    for (const auto& [role, work] : {std::pair{Role::kCaAdministrator, "key operations"}, std::pair{Role::kManager, "approving key operations"},
-                                     std::pair{Role::kAuditor, "audit-verify and audit-export"}}) {
-      const Role needed = role;  // structured bindings cannot be captured before C++20's P1091 (clang 14)
-      if (std::none_of(everyone.begin(), everyone.end(), [&](const Person& p) { return p.holds(needed); })) {
-        out.push_back(std::string("nobody holds the role of ") + role_title(role) + " (" + role_name(role) + "), so " + work +
+    for (const NeededRole& n : roles_the_ca_needs()) {
+      if (std::none_of(everyone.begin(), everyone.end(), [&](const Person& p) { return p.holds(n.role); })) {
+        out.push_back(std::string("nobody holds the role of ") + role_title(n.role) + " (" + role_name(n.role) + "), so " + n.work +
                       " cannot be done; enrol one with 'hanko-offline role-enrol' (the custodians' quorum)");
       }
     }

@@ -1500,15 +1500,13 @@ fs::path Runner::run() {
       return std::any_of(st.actions.begin(), st.actions.end(), [](const ScriptAction& a) { return a.verb == "enrol"; });
     });
     if (enrols) {
-      for (const auto& [needed, work] : {std::pair{Role::kCaAdministrator, "key operations"}, std::pair{Role::kManager, "approvals"},
-                                         std::pair{Role::kAuditor, "audit-verify and audit-export"}}) {
-        const Role role = needed;
+      for (const NeededRole& n : roles_the_ca_needs()) {
         const bool named = std::any_of(m_people.begin(), m_people.end(), [&](const auto& p) {
-          return std::find(p.second.begin(), p.second.end(), role) != p.second.end();
+          return std::find(p.second.begin(), p.second.end(), n.role) != p.second.end();
         });
         if (named) continue;
-        const std::string text = std::string("the plan names no ") + role_title(role) + " (" + role_name(role) + "): after this ceremony " +
-                                 work + " cannot be done until one is enrolled (hanko-offline role-enrol)";
+        const std::string text = std::string("the plan names no ") + role_title(n.role) + " (" + role_name(n.role) +
+                                 "): after this ceremony " + n.work + " cannot be done until one is enrolled (hanko-offline role-enrol)";
         append({{"type", "deviation"}, {"text", text}});
         m_console.say("WARNING: " + text);
       }

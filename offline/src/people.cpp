@@ -47,6 +47,13 @@ std::vector<Role> parse_roles_text(const std::string& text) {
 
 }  // namespace
 
+const std::vector<NeededRole>& roles_the_ca_needs() {
+  static const std::vector<NeededRole> needed{{Role::kCaAdministrator, "key operations"},
+                                              {Role::kManager, "approving key operations"},
+                                              {Role::kAuditor, "audit-verify and audit-export"}};
+  return needed;
+}
+
 const char* role_name(Role role) {
   for (const RoleNames& r : kRoles) {
     if (r.role == role) return r.name;

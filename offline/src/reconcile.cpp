@@ -5,6 +5,8 @@
 
 #include "hanko/offline/archive.h"
 #include "hanko/offline/audit.h"
+#include "hanko/offline/ca.h"
+#include "hanko/offline/command.h"
 #include "hanko/pki/algorithm.h"
 #include "hanko/pki/pem.h"
 #include "hanko/transfer/batch.h"
@@ -35,9 +37,7 @@ std::vector<GenerationKey> generation_keys(CaStore& store) {
 
 std::optional<pki::PublicKey> key_file(const fs::path& path) {
   if (!fs::exists(path)) return std::nullopt;
-  Bytes der = read_file(path, 1 << 16);
-  if (pki::looks_like_pem(der)) der = pki::pem_decode(std::string_view(reinterpret_cast<const char*>(der.data()), der.size()), "PUBLIC KEY");
-  return pki::parse_public_key(der);
+  return pki::parse_public_key(read_der_or_pem(path.string(), "PUBLIC KEY"));
 }
 
 // "g1-CRL1" from an address made from a "{scope}" template; nothing when no template matches.
@@ -56,16 +56,13 @@ std::optional<std::string> scope_of_url(const CaConfig& config, const std::strin
 
 // {generation, partition} from "g<N>-<partition>"; nothing for lists that are not partitions.
 std::optional<std::pair<int, std::string>> partition_of_scope(const std::string& scope) {
-  const auto dash = scope.find('-');
-  if (scope.size() < 4 || scope[0] != 'g' || dash == std::string::npos || dash < 2) return std::nullopt;
-  int generation = 0;
-  for (std::size_t i = 1; i < dash; ++i) {
-    if (scope[i] < '0' || scope[i] > '9') return std::nullopt;
-    generation = generation * 10 + (scope[i] - '0');
+  try {
+    const Ca::ScopeParts p = Ca::parse_scope(scope);
+    if (p.kind != CaStore::ListKind::kPartition || p.generation < 1) return std::nullopt;
+    return std::make_pair(p.generation, p.partition);
+  } catch (const std::exception&) {
+    return std::nullopt;  // an address of a template the CA does not use for its lists
   }
-  const std::string rest = scope.substr(dash + 1);
-  if (rest.empty() || rest == "arl" || rest == "full") return std::nullopt;
-  return std::make_pair(generation, rest);
 }
 
 std::optional<std::string> first_scope(const CaConfig& config, const pki::GeneralNames& names) {
@@ -347,13 +344,7 @@ class Examiner {
   std::size_t bundles = 0, lists = 0, volumes = 0, certificates_known = 0;
   std::set<std::uint64_t> sequences;
   std::vector<CertificateRecord> certificates;
-  struct BatchRecord {
-    std::string id_hex;
-    pki::Time processed{};
-    int items = 0, issued = 0, refused = 0;
-    Bytes result_der;
-  };
-  std::vector<BatchRecord> batches;
+  std::vector<Reconciliation::Batch> batches;
   std::uint64_t highest_number = 0;
   std::string highest_list;
   std::int64_t audit_sequence = 0;
@@ -453,7 +444,7 @@ Reconciliation Reconciliation::examine(CaStore& store, const std::vector<fs::pat
   r.m_sequences = examiner.sequences;
   r.m_certificates = std::move(examiner.certificates);
   r.m_certificates_known = examiner.certificates_known;
-  for (auto& b : examiner.batches) r.m_batches.push_back({b.id_hex, b.processed, b.items, b.issued, b.refused, std::move(b.result_der)});
+  r.m_batches = std::move(examiner.batches);
   examiner.settle(r.m_revocations, r.m_without_certificate, r.m_revocations_known);
   r.m_highest_number = std::max(r.m_set_highest_number, examiner.highest_number);
   if (examiner.highest_number > r.m_set_highest_number) r.m_highest_list = examiner.highest_list;

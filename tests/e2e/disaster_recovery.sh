@@ -113,6 +113,7 @@ refused() {  # NAME EXPECTED STATUS [restore args...]
 refused "no evidence named" "--evidence DIR" 2 --backup "$older" --older-set --yes
 refused "a CRL number skip of 0" "at least 1" 2 --backup "$older" --older-set --no-evidence --yes --crl-number-skip 0
 refused "a CRL number skip of -5" "at least 1" 2 --backup "$older" --older-set --no-evidence --yes --crl-number-skip -5
+refused "a CRL number skip of 10^13" "at most 10^12" 2 --backup "$older" --older-set --no-evidence --yes --crl-number-skip 10000000000000
 refused "an older set with a newer one beside it" "newer backup set" 1 --backup "$older" --evidence ../evidence --yes
 grep -q "taken .* old" err.txt || fail "the set's date and age are not shown before the quorum: $(cat err.txt)"
 # A backup share with one changed byte: the error names the file and says it may be damaged.

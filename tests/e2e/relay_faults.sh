@@ -18,6 +18,8 @@ cleanup() {
   # On the exit path, after a failure too: a relay still running is ended; one already gone (its
   # pid set but the process ended) is no error here, so the rest of the cleanup still runs.
   [ -n "$relay_pid" ] && kill -9 "$relay_pid" 2>/dev/null || true
+  # The token-less relay: its own section stops it and clears r0_pid; still set only when that
+  # section failed midway, and then the process may already be gone, which is no error either.
   [ -n "$r0_pid" ] && kill -9 "$r0_pid" 2>/dev/null || true
   "$src/scripts/relay-slapd" stop "$out/relay/ldap" >/dev/null 2>&1 || true
   [ -n "$mounted" ] && umount "$mounted" 2>/dev/null || true

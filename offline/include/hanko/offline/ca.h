@@ -141,6 +141,13 @@ class Ca {
   std::uint64_t next_crl_number(const std::string& scope);
 
   static std::string scope_name(int generation, const std::string& list);  // "g1-CRL1", "g1-arl"
+  // The reverse: throws PolicyError (or std::invalid_argument/out_of_range) for another name.
+  struct ScopeParts {
+    int generation = 0;
+    CaStore::ListKind kind = CaStore::ListKind::kFull;
+    std::string partition;
+  };
+  static ScopeParts parse_scope(const std::string& scope);
 
  private:
   const Profile& profile(std::string_view name) const { return find_profile(m_profiles, name); }

@@ -68,4 +68,11 @@ CREATE TABLE IF NOT EXISTS people (
 
 std::string roles_text(const std::vector<Role>& roles);  // "ca-admin, witness"
 
+// R50: the roles a CA cannot work without, and what nobody can do while one is empty.
+struct NeededRole {
+  Role role;
+  const char* work;  // "key operations"
+};
+const std::vector<NeededRole>& roles_the_ca_needs();
+
 }  // namespace hanko::offline

@@ -48,13 +48,15 @@ class Reconciliation {
     std::string reason;
   };
 
- private:
+  // A batch the lost signer processed, from its result: recorded so a replay is refused.
   struct Batch {
     std::string id_hex;
     pki::Time processed{};
     int items = 0, issued = 0, refused = 0;
     Bytes result_der;
   };
+
+ private:
 
   std::size_t m_bundles = 0, m_lists = 0, m_volumes = 0, m_folders = 0;
   std::uint64_t m_set_result_sequence = 0;  // the last result bundle the set knows
